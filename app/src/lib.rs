@@ -1,0 +1,72 @@
+//! Everything the server and the browser both compile: the HTML shell, the router, pages,
+//! components and the wire types.
+//!
+//! - [`events`]: the wire contract: stream URLs and one serde type per event.
+//! - [`live`]: what the server renders into the page (the snapshot) and the connection status.
+//! - [`components`]: `LivePrice`, `StatusBadge`.
+//! - [`pages`]: the dashboard (`/`) and the about page (`/about`).
+//!
+//! Features: `ssr` for the server (renders HTML, browser handles stay inert), `hydrate` for the
+//! wasm bundle (hydrates that HTML and opens the streams).
+
+pub mod components;
+pub mod events;
+pub mod live;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    components::{A, Route, Router, Routes},
+    path,
+};
+
+/// The HTML document around [`App`]; the server renders it for every page request.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: navigation plus one route per page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/leptos-live.css"/>
+        <Title text="leptos-live"/>
+        <Router>
+            <header class="topbar">
+                <a class="brand" href="/">
+                    <span class="brand-dot"></span>
+                    "leptos-live"
+                </a>
+                <nav>
+                    <A href="/">"Dashboard"</A>
+                    <A href="/about">"About"</A>
+                </nav>
+            </header>
+            <main>
+                <Routes fallback=pages::NotFound>
+                    <Route path=path!("/") view=pages::Dashboard/>
+                    <Route path=path!("/about") view=pages::About/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

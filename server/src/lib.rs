@@ -1,0 +1,37 @@
+//! The leptos-live server as a library, so that `main.rs` stays thin and tests run the real
+//! thing on `127.0.0.1:0`.
+//!
+//! - [`config`]: typed configuration from the environment, with defaults.
+//! - [`state`]: [`AppState`], the shared handles every handler gets.
+//! - [`hub`]: channels, per-channel broadcast, event ids, stats.
+//! - [`feeds`]: the demo producers (the price simulator).
+//! - [`sse`]: thin handlers turning a hub subscription into an axum `Sse` response.
+//! - [`routes`]: [`app`], the whole router: API routes, Leptos pages, static files.
+//! - [`shutdown`]: one cancellation token that SIGINT/SIGTERM fire; every stream ends on it.
+//!
+//! Run it with `./x dev` (hot reload through `cargo leptos watch`).
+
+pub mod config;
+pub mod feeds;
+pub mod hub;
+pub mod routes;
+pub mod shutdown;
+pub mod sse;
+pub mod state;
+
+pub use config::Config;
+pub use routes::app;
+pub use state::AppState;
+
+use tokio::net::TcpListener;
+
+/// Serves [`app`] on `listener` until `state.shutdown` is cancelled.
+///
+/// Cancelling ends every open stream at once (each one is cut by the same token), so the
+/// graceful shutdown below has no long-lived responses to wait for and returns promptly.
+pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    let shutdown = state.shutdown.clone();
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}

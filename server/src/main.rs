@@ -1,0 +1,49 @@
+//! The server binary: read config, bind, start the feeds, serve until SIGINT/SIGTERM.
+//!
+//! `./x dev` runs it under `cargo leptos watch`; see the README for running a release build.
+
+use std::process::ExitCode;
+
+use server::{AppState, Config, feeds, shutdown};
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,server=debug".into()),
+        )
+        .init();
+
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let addr = config.leptos.site_addr;
+    let listener = match TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("error: cannot listen on {addr}: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Printed on stdout (not through tracing) so scripts and the browser tests can read the
+    // port when LEPTOS_SITE_ADDR ends in :0.
+    match listener.local_addr() {
+        Ok(local) => println!("listening on http://{local}"),
+        Err(err) => eprintln!("error: {err}"),
+    }
+
+    let state = AppState::new(config, shutdown::on_signals());
+    feeds::spawn_all(&state);
+    if let Err(err) = server::serve(listener, state).await {
+        eprintln!("error: {err}");
+        return ExitCode::FAILURE;
+    }
+    tracing::info!("shut down");
+    ExitCode::SUCCESS
+}

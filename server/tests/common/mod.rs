@@ -1,0 +1,89 @@
+//! `spawn_app()`: the real server on 127.0.0.1:0 with its own hub, plus small HTTP helpers.
+
+#![allow(dead_code)] // each test file uses a different part of this
+
+use std::{net::SocketAddr, pin::Pin, time::Duration};
+
+use app::events::StreamStats;
+use eventsource_stream::{Event, EventStreamError, Eventsource};
+use futures_util::{Stream, StreamExt};
+use server::{AppState, Config, feeds};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+/// A running server; cancel `shutdown` to stop it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub shutdown: CancellationToken,
+    pub server: JoinHandle<std::io::Result<()>>,
+    pub http: reqwest::Client,
+}
+
+/// Starts the server with the test config (50 ms price ticks) and the feeds running.
+pub async fn spawn_app() -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let shutdown = CancellationToken::new();
+    let state = AppState::new(Config::for_tests(), shutdown.clone());
+    feeds::spawn_all(&state);
+    let server = tokio::spawn(server::serve(listener, state.clone()));
+    TestApp {
+        addr,
+        state,
+        shutdown,
+        server,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn stats(&self) -> StreamStats {
+        self.get("/api/stats")
+            .await
+            .json()
+            .await
+            .expect("stats json")
+    }
+
+    /// Polls the stats until `connections == want`; panics after 10 s.
+    pub async fn wait_for_connections(&self, want: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = self.stats().await.connections;
+            if now == want {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "connections stayed at {now}, wanted {want}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// What [`events`] yields: one parsed event or a parse/transport error.
+pub type EventResult = Result<Event, EventStreamError<reqwest::Error>>;
+
+/// The response body parsed by an independent SSE parser (`eventsource-stream`).
+pub fn events(response: reqwest::Response) -> Pin<Box<dyn Stream<Item = EventResult> + Send>> {
+    Box::pin(response.bytes_stream().eventsource())
+}
+
+/// The next event; panics on end of stream, a parse error, or after 10 s.
+pub async fn next_event(events: &mut (impl Stream<Item = EventResult> + Unpin)) -> Event {
+    tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("an event within 10 s")
+        .expect("stream still open")
+        .expect("well-formed event")
+}

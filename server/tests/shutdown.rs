@@ -1,0 +1,120 @@
+//! Shutdown ends every open stream at once: in-process through the token, and for the real
+//! binary through SIGINT and SIGTERM (what cargo-leptos sends on every hot reload).
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use app::events::PRICES_STREAM;
+use common::{events, next_event, spawn_app};
+use futures_util::{StreamExt, future::join_all};
+
+/// With 100 streams open, cancelling the token ends every stream and `serve` returns in < 1 s.
+#[tokio::test]
+async fn shutdown_with_100_open_streams_is_prompt() {
+    let app = spawn_app().await;
+    let streams = join_all((0..100).map(|_| async {
+        let mut stream = events(app.get(PRICES_STREAM).await);
+        next_event(&mut stream).await;
+        stream
+    }))
+    .await;
+    app.wait_for_connections(100).await;
+
+    let started = Instant::now();
+    app.shutdown.cancel();
+    let served = tokio::time::timeout(Duration::from_secs(5), app.server)
+        .await
+        .expect("serve returned");
+    let elapsed = started.elapsed();
+    served.expect("no panic").expect("no io error");
+    println!("shutdown with 100 open streams: {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "shutdown took {elapsed:?}"
+    );
+
+    // Every client sees its stream end (possibly after events already in flight).
+    for mut stream in streams {
+        let ended = tokio::time::timeout(Duration::from_secs(5), async {
+            while let Some(Ok(_)) = stream.next().await {}
+        })
+        .await;
+        assert!(ended.is_ok(), "a stream stayed open after shutdown");
+    }
+}
+
+/// The binary exits on SIGINT with streams open, well under a second.
+#[tokio::test]
+async fn binary_exits_promptly_on_sigint() {
+    signal_ends_binary("INT").await;
+}
+
+/// The binary exits on SIGTERM with streams open, well under a second.
+#[tokio::test]
+async fn binary_exits_promptly_on_sigterm() {
+    signal_ends_binary("TERM").await;
+}
+
+async fn signal_ends_binary(signal: &str) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("LEPTOS_OUTPUT_NAME", "leptos-live")
+        .env("PRICE_INTERVAL_MS", "50")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the server binary");
+
+    // The binary prints "listening on http://ADDR" once bound.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("read stdout");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+
+    let http = reqwest::Client::new();
+    let mut streams = Vec::new();
+    for _ in 0..20 {
+        let response = http
+            .get(format!("{base}{PRICES_STREAM}"))
+            .send()
+            .await
+            .unwrap();
+        let mut stream = events(response);
+        next_event(&mut stream).await;
+        streams.push(stream);
+    }
+
+    let started = Instant::now();
+    let killed = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            child.kill().unwrap();
+            panic!("server still running 10 s after SIG{signal}");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let elapsed = started.elapsed();
+    println!("SIG{signal} → exit with 20 open streams: {elapsed:?}");
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "SIG{signal} → exit took {elapsed:?}"
+    );
+}

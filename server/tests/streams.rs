@@ -1,0 +1,98 @@
+//! The price stream over real HTTP: framing, headers, stats, and the page that embeds it.
+
+mod common;
+
+use app::events::{PRICES_STREAM, PriceTick};
+use common::{events, next_event, spawn_app};
+use reqwest::{StatusCode, header};
+
+/// The stream answers as SSE with anti-buffering headers and sends named, numbered price events.
+#[tokio::test]
+async fn price_stream_sends_named_events_with_sse_headers() {
+    let app = spawn_app().await;
+    let response = app.get(PRICES_STREAM).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers();
+    assert_eq!(headers[header::CONTENT_TYPE], "text/event-stream");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+    assert_eq!(headers["x-accel-buffering"], "no");
+
+    let mut stream = events(response);
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let event = next_event(&mut stream).await;
+        assert_eq!(event.event, "price");
+        let tick: PriceTick = serde_json::from_str(&event.data).expect("a PriceTick");
+        assert_eq!(tick.symbol, "ACME");
+        assert!(tick.price > 0.0);
+        ids.push(event.id.parse::<u64>().expect("numeric id"));
+    }
+    assert!(ids[1] > ids[0], "ids increase: {ids:?}");
+}
+
+/// Stats count a stream while it is open and not after the client goes away.
+#[tokio::test]
+async fn stats_count_open_connections_only() {
+    let app = spawn_app().await;
+    assert_eq!(app.stats().await.connections, 0);
+
+    let mut stream = events(app.get(PRICES_STREAM).await);
+    next_event(&mut stream).await;
+    assert_eq!(app.stats().await.connections, 1);
+
+    let mut second = events(app.get(PRICES_STREAM).await);
+    next_event(&mut second).await;
+    assert_eq!(app.stats().await.connections, 2);
+
+    drop(stream);
+    app.wait_for_connections(1).await;
+    drop(second);
+    app.wait_for_connections(0).await;
+    assert!(app.stats().await.published >= 2);
+}
+
+/// The dashboard's HTML already holds the current price and the stream URL.
+#[tokio::test]
+async fn dashboard_html_carries_price_and_stream_url() {
+    let app = spawn_app().await;
+    // Wait for the producer's first tick so the snapshot is not empty.
+    let mut stream = events(app.get(PRICES_STREAM).await);
+    next_event(&mut stream).await;
+
+    let response = app.get("/").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains(r#"data-stream="/api/prices/stream""#),
+        "{html}"
+    );
+    let price_shown = html
+        .split(r#"data-testid="price""#)
+        .nth(1)
+        .and_then(|rest| rest.split('>').nth(1))
+        .and_then(|text| text.split('<').next())
+        .unwrap_or_default();
+    assert!(
+        price_shown.parse::<f64>().is_ok_and(|p| p > 0.0),
+        "price in the HTML: {price_shown:?}"
+    );
+}
+
+/// Unknown pages are a 404 page, not a 200 or a panic.
+#[tokio::test]
+async fn unknown_page_is_404() {
+    let app = spawn_app().await;
+    let response = app.get("/no/such/page").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(response.text().await.unwrap().contains("Not found"));
+}
+
+/// Health answers plainly.
+#[tokio::test]
+async fn healthz_is_ok() {
+    let app = spawn_app().await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "ok\n");
+}
