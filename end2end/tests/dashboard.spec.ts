@@ -53,7 +53,7 @@ test('navigating to another page closes the stream', async ({ page, request }) =
 
   // Mark the document: if the link reloaded the page instead of routing, the mark would go.
   await page.evaluate(() => ((window as any).__sameDocument = true));
-  await page.getByRole('link', { name: 'About' }).click();
+  await page.getByRole('navigation').getByRole('link', { name: 'About' }).click();
   await expect(page).toHaveURL(/\/about$/);
   await expect(page.getByRole('heading', { name: 'About' })).toBeVisible();
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
@@ -61,7 +61,7 @@ test('navigating to another page closes the stream', async ({ page, request }) =
   await expect.poll(() => openConnections(request), { timeout: 10_000 }).toBe(0);
 
   // And coming back opens it again.
-  await page.getByRole('link', { name: 'Dashboard' }).click();
+  await page.getByRole('navigation').getByRole('link', { name: 'Dashboard' }).click();
   await expect(page.getByTestId('status')).toHaveText('live');
   await expect.poll(() => openConnections(request)).toBe(1);
 });

@@ -10,7 +10,7 @@ use std::{
     process::{Command, Stdio},
 };
 
-use crate::{Result, cargo, root, run};
+use crate::{Result, cargo, root, run, step};
 
 /// cargo-leptos release this workspace is built and tested with.
 const CARGO_LEPTOS_VERSION: &str = "0.3.11";
@@ -30,6 +30,7 @@ pub enum Need {
 
 /// Installs whatever `need` requires and is missing.
 pub fn ensure(need: Need) -> Result {
+    step("checking tools (installing what is missing)");
     cargo_leptos()?;
     wasm_bindgen()?;
     if need >= Need::Release {
