@@ -6,12 +6,36 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// Channel names: what the server's hub publishes on and clients subscribe to.
 pub mod channels {
-    /// Price ticks ([`PriceTick`](super::PriceTick)).
+    /// Price ticks ([`PriceTick`](super::PriceTick)); anyone may listen.
     pub const PRICES: &str = "prices";
+    /// [`OrderCreated`](super::OrderCreated) and [`OrderUpdated`](super::OrderUpdated);
+    /// signed-in users.
+    pub const ORDERS: &str = "orders";
+    /// Pattern of each user's [`Notification`](super::Notification)s; only that user.
+    pub const NOTIFICATIONS: &str = "users/:id/notifications";
+    /// Pattern of a user's background job ([`Progress`](super::Progress),
+    /// [`JobComplete`](super::JobComplete)); only that user.
+    pub const JOBS: &str = "users/:id/jobs/:job";
+
+    /// The notification channel of `user`.
+    pub fn notifications(user: &str) -> String {
+        format!("users/{user}/notifications")
+    }
+
+    /// The channel of `user`'s job `job`.
+    pub fn job(user: &str, job: &str) -> String {
+        format!("users/{user}/jobs/{job}")
+    }
 }
 
 /// The live price stream (`text/event-stream`, events named [`PriceTick::NAME`]).
 pub const PRICES_STREAM: &str = "/api/prices/stream";
+/// The order stream (signed-in users).
+pub const ORDERS_STREAM: &str = "/api/orders/stream";
+/// The signed-in user's notification stream.
+pub const NOTIFICATIONS_STREAM: &str = "/api/notifications/stream";
+/// The multiplexed stream: `?channels=a,b,c`.
+pub const MULTI_STREAM: &str = "/api/stream";
 
 /// Live stream statistics as JSON ([`StreamStats`]).
 pub const STATS_URL: &str = "/api/stats";
@@ -22,6 +46,38 @@ pub trait LiveEvent:
 {
     /// The SSE event name; plain ASCII without control characters.
     const NAME: &'static str;
+}
+
+/// The first event of every stream (no `id`, so it does not move the client's cursor).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    /// This connection, to send back as `X-Connection-Id` so that the server can skip it
+    /// when it publishes the effects of this client's own requests.
+    pub connection: String,
+    /// The server's build; a client showing an older build reloads.
+    pub build: String,
+}
+
+impl LiveEvent for Hello {
+    const NAME: &'static str = "hello";
+}
+
+/// Sent instead of a silent gap when events of `channel` were lost for this client: reload
+/// that channel's snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Resync {
+    pub channel: String,
+}
+
+impl LiveEvent for Resync {
+    const NAME: &'static str = "resync";
+}
+
+/// The `data` of a multiplexed stream's frames: the channel and the event's own JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub channel: String,
+    pub data: T,
 }
 
 /// One price update for one symbol.
@@ -40,13 +96,107 @@ impl LiveEvent for PriceTick {
     const NAME: &'static str = "price";
 }
 
+/// Buy or sell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+/// Where an order is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderStatus {
+    Open,
+    Filled,
+    Cancelled,
+}
+
+/// An order in the demo order book.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: u64,
+    pub symbol: String,
+    pub side: Side,
+    pub quantity: u32,
+    pub price: f64,
+    pub status: OrderStatus,
+    /// The user who placed it.
+    pub owner: String,
+    pub updated_at_ms: u64,
+}
+
+/// A new order (`event: order:created`, data: the order).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OrderCreated(pub Order);
+
+impl LiveEvent for OrderCreated {
+    const NAME: &'static str = "order:created";
+}
+
+/// An order whose status changed (`event: order:updated`, data: the order).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OrderUpdated(pub Order);
+
+impl LiveEvent for OrderUpdated {
+    const NAME: &'static str = "order:updated";
+}
+
+/// A message to one user.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: u64,
+    pub from: String,
+    pub to: String,
+    pub title: String,
+    pub body: String,
+    pub at_ms: u64,
+}
+
+impl LiveEvent for Notification {
+    const NAME: &'static str = "notification";
+}
+
+/// How far a background job has come.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub job: String,
+    /// 0 to 100.
+    pub percent: u8,
+}
+
+impl LiveEvent for Progress {
+    const NAME: &'static str = "progress";
+}
+
+/// A background job finished.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobComplete {
+    pub job: String,
+}
+
+impl LiveEvent for JobComplete {
+    const NAME: &'static str = "complete";
+}
+
 /// The body of `GET /api/stats`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StreamStats {
     /// Stream connections open right now, over every stream endpoint.
     pub connections: usize,
+    /// Channels with at least one subscriber.
+    pub channels: usize,
+    /// Subscribers per channel (channels without any are left out).
+    pub subscribers: std::collections::BTreeMap<String, usize>,
     /// Events published since the server started.
     pub published: u64,
+    /// Events sent from history to reconnecting clients.
+    pub replayed: u64,
+    /// `resync` events sent (a client's cursor was older than the history, or it lagged).
+    pub resynced: u64,
 }
 
 #[cfg(test)]

@@ -6,18 +6,35 @@
 //! | `LEPTOS_SITE_ROOT` | `target/site` | built assets (wasm, js, css, public/) |
 //! | `LEPTOS_*` | see cargo-leptos | the rest of [`LeptosOptions`] |
 //! | `PRICE_INTERVAL_MS` | `500` | how often the price simulator ticks |
+//! | `HEARTBEAT_MS` | `15000` | heartbeat comment interval on idle streams |
+//! | `JOB_STEP_MS` | `150` | time between two progress steps of a demo job |
+//! | `MAX_STREAMS_PER_USER` | `16` | open streams per signed-in user (429 beyond) |
+//! | `MAX_CHANNELS_PER_STREAM` | `16` | channels on one multiplexed stream (400 beyond) |
+//! | `SESSION_KEY` | random per start | 128 hex digits (64 bytes) signing the session cookie |
+//! | `COOKIE_SECURE` | `false` | mark the session cookie `Secure` (set it behind HTTPS) |
+//! | `CORS_ORIGINS` | empty (CORS off) | comma-separated exact origins allowed cross-site |
+//! | `BUILD_ID` | the package version | announced on every stream; clients reload on change |
 
 use std::time::Duration;
 
+use axum_extra::extract::cookie::Key;
 use leptos::config::{LeptosOptions, get_configuration};
 
+use crate::hub::Limits;
+
 /// Everything the server reads at start-up.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// Site address, asset paths and reload settings, as cargo-leptos passes them.
     pub leptos: LeptosOptions,
-    /// Time between two ticks of the price simulator.
     pub price_interval: Duration,
+    pub heartbeat: Duration,
+    pub job_step: Duration,
+    pub limits: Limits,
+    pub session_key: Key,
+    pub secure_cookies: bool,
+    pub cors_origins: Vec<String>,
+    pub build_id: String,
 }
 
 /// A configuration value that could not be used; the message names the variable.
@@ -44,14 +61,41 @@ impl Config {
         let leptos = get_configuration(None)
             .map_err(|err| ConfigError(format!("LEPTOS_* settings: {err}")))?
             .leptos_options;
-        let price_interval = millis(&lookup, "PRICE_INTERVAL_MS", 500)?;
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let session_key = match var("SESSION_KEY") {
+            Some(hex) => parse_key(&hex)?,
+            None => Key::generate(),
+        };
+        let secure_cookies = match var("COOKIE_SECURE").as_deref() {
+            None | Some("false" | "0") => false,
+            Some("true" | "1") => true,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "COOKIE_SECURE={other:?}: expected true or false"
+                )));
+            }
+        };
+        let cors_origins = var("CORS_ORIGINS")
+            .map(|list| parse_origins(&list))
+            .transpose()?
+            .unwrap_or_default();
         Ok(Self {
             leptos,
-            price_interval,
+            price_interval: millis(&var, "PRICE_INTERVAL_MS", 500)?,
+            heartbeat: millis(&var, "HEARTBEAT_MS", 15_000)?,
+            job_step: millis(&var, "JOB_STEP_MS", 150)?,
+            limits: Limits {
+                connections_per_user: count(&var, "MAX_STREAMS_PER_USER", 16)?,
+                channels_per_connection: count(&var, "MAX_CHANNELS_PER_STREAM", 16)?,
+            },
+            session_key,
+            secure_cookies,
+            cors_origins,
+            build_id: var("BUILD_ID").unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
         })
     }
 
-    /// Defaults for a server in a test: fast price ticks, assets from the workspace.
+    /// Defaults for a server in a test: fast ticks and heartbeats, assets from the workspace.
     pub fn for_tests() -> Self {
         Self {
             leptos: LeptosOptions::builder()
@@ -59,25 +103,74 @@ impl Config {
                 .site_root(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site"))
                 .build(),
             price_interval: Duration::from_millis(50),
+            heartbeat: Duration::from_millis(200),
+            job_step: Duration::from_millis(5),
+            limits: Limits::default(),
+            session_key: Key::generate(),
+            secure_cookies: false,
+            cors_origins: Vec::new(),
+            build_id: "test".into(),
         }
     }
 }
 
 /// Parses a whole number of milliseconds (at least 1) from `name`, or returns `default`.
 fn millis(
-    lookup: &impl Fn(&str) -> Option<String>,
+    var: &impl Fn(&str) -> Option<String>,
     name: &str,
     default: u64,
 ) -> Result<Duration, ConfigError> {
-    let Some(raw) = lookup(name) else {
-        return Ok(Duration::from_millis(default));
+    count(var, name, default as usize).map(|ms| Duration::from_millis(ms as u64))
+}
+
+/// Parses a whole number of at least 1 from `name`, or returns `default`.
+fn count(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    let Some(raw) = var(name) else {
+        return Ok(default);
     };
-    match raw.trim().parse::<u64>() {
-        Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+    match raw.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
         _ => Err(ConfigError(format!(
-            "{name}={raw:?}: expected a whole number of milliseconds, at least 1"
+            "{name}={raw:?}: expected a whole number, at least 1"
         ))),
     }
+}
+
+fn parse_key(hex: &str) -> Result<Key, ConfigError> {
+    let hex = hex.trim();
+    let bytes: Option<Vec<u8>> = (hex.len() == 128)
+        .then(|| {
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+                .collect()
+        })
+        .flatten();
+    bytes
+        .map(|b| Key::from(&b))
+        .ok_or_else(|| ConfigError("SESSION_KEY: expected 128 hex digits (64 bytes)".into()))
+}
+
+fn parse_origins(list: &str) -> Result<Vec<String>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let rest = origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"));
+            match rest {
+                Some(host) if !host.is_empty() && !host.contains('/') => Ok(origin.to_string()),
+                _ => Err(ConfigError(format!(
+                    "CORS_ORIGINS: {origin:?} is not an exact origin like https://app.example.com"
+                ))),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -98,21 +191,52 @@ mod tests {
     fn defaults_apply() {
         let config = Config::from_lookup(lookup(&[])).unwrap();
         assert_eq!(config.price_interval, Duration::from_millis(500));
+        assert_eq!(config.heartbeat, Duration::from_secs(15));
+        assert_eq!(config.limits.connections_per_user, 16);
+        assert!(!config.secure_cookies);
+        assert!(config.cors_origins.is_empty());
     }
 
-    /// A set interval is used as given.
+    /// Set values are used as given.
     #[test]
-    fn interval_is_read() {
-        let config = Config::from_lookup(lookup(&[("PRICE_INTERVAL_MS", "250")])).unwrap();
+    fn values_are_read() {
+        let key = "ab".repeat(64);
+        let config = Config::from_lookup(lookup(&[
+            ("PRICE_INTERVAL_MS", "250"),
+            ("HEARTBEAT_MS", "1000"),
+            ("MAX_STREAMS_PER_USER", "3"),
+            ("SESSION_KEY", &key),
+            ("COOKIE_SECURE", "true"),
+            ("CORS_ORIGINS", "https://a.example, http://b.example:8080"),
+        ]))
+        .unwrap();
         assert_eq!(config.price_interval, Duration::from_millis(250));
+        assert_eq!(config.heartbeat, Duration::from_secs(1));
+        assert_eq!(config.limits.connections_per_user, 3);
+        assert_eq!(config.session_key.master(), Key::from(&[0xab; 64]).master());
+        assert!(config.secure_cookies);
+        assert_eq!(
+            config.cors_origins,
+            vec!["https://a.example", "http://b.example:8080"]
+        );
     }
 
-    /// Garbage and zero are refused with a message naming the variable.
+    /// Bad values are refused with a message naming the variable.
     #[test]
-    fn bad_interval_is_an_error_naming_the_variable() {
-        for bad in ["abc", "0", "-5", ""] {
-            let err = Config::from_lookup(lookup(&[("PRICE_INTERVAL_MS", bad)])).unwrap_err();
-            assert!(err.to_string().contains("PRICE_INTERVAL_MS"), "{err}");
+    fn bad_values_name_the_variable() {
+        for (name, bad) in [
+            ("PRICE_INTERVAL_MS", "abc"),
+            ("PRICE_INTERVAL_MS", "0"),
+            ("HEARTBEAT_MS", "-5"),
+            ("MAX_CHANNELS_PER_STREAM", "many"),
+            ("SESSION_KEY", "abcd"),
+            ("SESSION_KEY", &"zz".repeat(64)),
+            ("COOKIE_SECURE", "yes please"),
+            ("CORS_ORIGINS", "*"),
+            ("CORS_ORIGINS", "https://a.example/path"),
+        ] {
+            let err = Config::from_lookup(lookup(&[(name, bad)])).err().unwrap();
+            assert!(err.to_string().contains(name), "{name}={bad}: {err}");
         }
     }
 }

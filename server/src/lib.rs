@@ -3,15 +3,22 @@
 //!
 //! - [`config`]: typed configuration from the environment, with defaults.
 //! - [`state`]: [`AppState`], the shared handles every handler gets.
-//! - [`hub`]: channels, per-channel broadcast, event ids, stats.
-//! - [`feeds`]: the demo producers (the price simulator).
+//! - [`hub`]: channels, authorization, ids, history, replay, fan-out, stats.
+//! - [`channels`]: the app's channel table (who may listen, how much history).
+//! - [`feeds`]: producers and domain code: prices, orders, notifications, jobs.
 //! - [`sse`]: thin handlers turning a hub subscription into an axum `Sse` response.
+//! - [`api`]: the REST endpoints; [`auth`]: the demo session and the origin check.
+//! - [`error`]: [`error::ApiError`], status + one-line reason for every refusal.
 //! - [`routes`]: [`app`], the whole router: API routes, Leptos pages, static files.
 //! - [`shutdown`]: one cancellation token that SIGINT/SIGTERM fire; every stream ends on it.
 //!
 //! Run it with `./x dev` (hot reload through `cargo leptos watch`).
 
+pub mod api;
+pub mod auth;
+pub mod channels;
 pub mod config;
+pub mod error;
 pub mod feeds;
 pub mod hub;
 pub mod routes;

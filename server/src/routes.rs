@@ -1,48 +1,110 @@
-//! [`app`]: the whole router: the stream and stats API, the Leptos pages (rendered with a
+//! [`app`]: the whole router: the stream and REST API, the Leptos pages (rendered with a
 //! snapshot of the feeds) and the static files cargo-leptos builds.
 
 use app::{
     App,
-    events::{PRICES_STREAM, PriceTick, STATS_URL, StreamStats, channels},
+    events::{
+        MULTI_STREAM, NOTIFICATIONS_STREAM, ORDERS_STREAM, PRICES_STREAM, PriceTick, STATS_URL,
+        channels,
+    },
     live::Snapshot,
     shell,
 };
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Request, State},
+    http::{HeaderValue, Method, header},
+    middleware,
+    response::{IntoResponse, Response},
+    routing::{get, patch, post},
+};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use tower_http::cors::CorsLayer;
 
-use crate::{AppState, sse};
+use crate::{AppState, api, auth, auth::CurrentUser, feeds::prices::SYMBOLS, sse};
+
+/// Largest request body the API reads (413 beyond): plenty for an order or a notification.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// Builds the router for `state`.
 pub fn app(state: AppState) -> Router {
-    let options = state.config.leptos.clone();
     let pages = generate_route_list(App);
-    let render_state = state.clone();
 
-    Router::new()
+    let api = Router::new()
         .route(PRICES_STREAM, get(sse::prices))
-        .route(STATS_URL, get(stats))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .leptos_routes_with_context(
-            &state,
-            pages,
-            // Runs for every page request, before rendering: the page shows what the feeds
-            // hold at this moment.
-            move || provide_context(snapshot(&render_state)),
-            move || shell(options.clone()),
+        .route(ORDERS_STREAM, get(sse::orders))
+        .route(NOTIFICATIONS_STREAM, get(sse::notifications))
+        .route(MULTI_STREAM, get(sse::multiplexed))
+        .route(STATS_URL, get(api::stats))
+        .route(
+            "/api/session",
+            get(auth::whoami).post(auth::sign_in).delete(auth::sign_out),
         )
+        .route("/api/orders", get(api::list_orders).post(api::create_order))
+        .route("/api/orders/{id}", patch(api::update_order))
+        .route("/api/notifications", post(api::send_notification))
+        .route("/api/jobs", post(api::start_job))
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+
+    let mut router = Router::new()
+        .merge(api)
+        .leptos_routes_with_handler(pages, get(render_page))
         .fallback(file_and_error_handler::<AppState, _>(shell))
-        .with_state(state)
-}
-
-/// `GET /api/stats`: open stream connections and events published, as JSON.
-async fn stats(State(state): State<AppState>) -> Json<StreamStats> {
-    Json(state.hub.stats().snapshot())
-}
-
-/// What the feeds hold right now, for the page being rendered.
-fn snapshot(state: &AppState) -> Snapshot {
-    Snapshot {
-        price: state.hub.latest::<PriceTick>(channels::PRICES),
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::same_origin,
+        ));
+    if !state.config.cors_origins.is_empty() {
+        router = router.layer(cors(&state.config.cors_origins));
     }
+    router.with_state(state)
+}
+
+/// CORS for exactly the configured origins, with credentials (the session cookie).
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("last-event-id"),
+            header::HeaderName::from_static("x-connection-id"),
+        ])
+}
+
+/// Renders a page with what the feeds hold at this moment.
+async fn render_page(
+    State(state): State<AppState>,
+    CurrentUser(_user): CurrentUser,
+    request: Request,
+) -> Response {
+    let snapshot = snapshot(&state).await;
+    let options = state.config.leptos.clone();
+    let render = leptos_axum::render_app_to_stream_with_context(
+        move || provide_context(snapshot.clone()),
+        move || shell(options.clone()),
+    );
+    render(request).await.into_response()
+}
+
+/// The feeds' current state, for the page being rendered.
+async fn snapshot(state: &AppState) -> Snapshot {
+    let recent = state
+        .hub
+        .recent::<PriceTick>(channels::PRICES, 4 * SYMBOLS.len())
+        .await
+        .unwrap_or_default();
+    let prices = SYMBOLS
+        .iter()
+        .filter_map(|(symbol, _)| recent.iter().rev().find(|t| t.symbol == *symbol).cloned())
+        .collect();
+    Snapshot { prices }
 }

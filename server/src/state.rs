@@ -3,27 +3,47 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
+use axum_extra::extract::cookie::Key;
 use leptos::config::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Config, hub::Hub};
+use crate::{
+    Config, channels,
+    feeds::{jobs::Jobs, notifications::Notifier, orders::OrderBook},
+    hub::{Hub, memory::Memory},
+};
 
 /// Cheap to clone: every field is a handle.
 #[derive(Clone)]
 pub struct AppState {
-    /// Channels, their broadcasts and the stats.
+    /// Channels, ids, history, fan-out, stats.
     pub hub: Arc<Hub>,
+    pub orders: Arc<OrderBook>,
+    pub notifier: Arc<Notifier>,
+    pub jobs: Arc<Jobs>,
     /// Start-up configuration.
     pub config: Arc<Config>,
+    /// Signs the session cookie.
+    pub session_key: Key,
     /// Cancelled once on shutdown; every stream and producer ends when it fires.
     pub shutdown: CancellationToken,
 }
 
 impl AppState {
-    /// A fresh hub with every channel registered; no producer runs yet (see `feeds::spawn_all`).
+    /// A fresh in-memory hub with the app's channels; no producer runs yet (see
+    /// `feeds::spawn_all`).
     pub fn new(config: Config, shutdown: CancellationToken) -> Self {
+        let hub = Hub::new(
+            channels::registry(config.heartbeat),
+            Arc::new(Memory::new()),
+            config.limits,
+        );
         Self {
-            hub: Arc::new(Hub::new()),
+            hub: Arc::new(hub),
+            orders: Arc::default(),
+            notifier: Arc::default(),
+            jobs: Arc::default(),
+            session_key: config.session_key.clone(),
             config: Arc::new(config),
             shutdown,
         }

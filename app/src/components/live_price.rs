@@ -13,16 +13,20 @@ use leptos_use_event_source::{
 /// How long to wait before reopening a stream that the browser gave up on.
 const RECONNECT_INTERVAL_MS: u64 = 1_000;
 
-/// The latest price with its change and a connection badge.
+/// The latest price of `symbol` with its change and a connection badge.
 ///
 /// The first paint comes from the server's [`Snapshot`], so the price is there before any
 /// script runs. After hydration `use_event_source` opens the stream (never during SSR: it is
 /// inert there) and closes it in its own `on_cleanup` when this component unmounts.
 #[component]
-pub fn LivePrice() -> impl IntoView {
+pub fn LivePrice(#[prop(into)] symbol: String) -> impl IntoView {
     // On the server this reads the snapshot the request was rendered with and writes it into the
     // page; during hydration it is read back from the page, so there is no second request.
-    let initial = SharedValue::new(|| use_context::<Snapshot>().and_then(|s| s.price)).into_inner();
+    let initial = SharedValue::new(|| {
+        use_context::<Snapshot>()
+            .and_then(|snapshot| snapshot.prices.into_iter().find(|t| t.symbol == symbol))
+    })
+    .into_inner();
 
     let UseEventSourceReturn {
         message,
@@ -38,16 +42,22 @@ pub fn LivePrice() -> impl IntoView {
             .reconnect_interval(RECONNECT_INTERVAL_MS),
     );
 
-    let tick = Memo::new(move |_| {
+    // The stream carries every symbol; keep the last tick of ours.
+    let wanted = symbol.clone();
+    let tick = Memo::new(move |previous: Option<&Option<PriceTick>>| {
         message
-            .with(|m| m.as_ref().map(|m| m.data.clone()))
+            .with(|m| {
+                m.as_ref()
+                    .filter(|m| m.data.symbol == wanted)
+                    .map(|m| m.data.clone())
+            })
+            .or_else(|| previous.cloned().flatten())
             .or_else(|| initial.clone())
     });
     let status = Signal::derive(move || {
         StreamStatus::from_ready_state(ready_state.get(), error.with(Option::is_some))
     });
 
-    let symbol = move || tick.with(|t| t.as_ref().map(|t| t.symbol.clone()));
     let price = move || {
         tick.with(|t| match t {
             Some(t) => format!("{:.2}", t.price),
@@ -65,9 +75,7 @@ pub fn LivePrice() -> impl IntoView {
         <section class="card live-price" data-stream=PRICES_STREAM>
             <header class="card-header">
                 <h2>
-                    <span class="symbol" data-testid="symbol">
-                        {move || symbol().unwrap_or_else(|| "Price".to_string())}
-                    </span>
+                    <span class="symbol" data-testid="symbol">{symbol}</span>
                 </h2>
                 <StatusBadge status/>
             </header>

@@ -15,6 +15,6 @@ use serde::{Deserialize, Serialize};
 /// Current state of the feeds at the moment the server renders a page.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
-    /// The latest price tick, if the producer has published one.
-    pub price: Option<PriceTick>,
+    /// The latest tick of each symbol the producer has published.
+    pub prices: Vec<PriceTick>,
 }

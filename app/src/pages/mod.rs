@@ -14,7 +14,7 @@ pub fn Dashboard() -> impl IntoView {
                 "Rendered on the server with the current price, then kept live over Server-Sent Events."
             </p>
             <div class="grid">
-                <LivePrice/>
+                <LivePrice symbol="ACME"/>
             </div>
         </section>
     }

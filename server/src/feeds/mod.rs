@@ -1,14 +1,31 @@
-//! Demo producers: tasks that publish typed events into the hub until shutdown.
+//! Demo producers and the domain code that publishes into the hub:
+//!
+//! - [`prices`]: a random walk over a few symbols, one task for all clients;
+//! - [`orders`]: the order book behind `POST/PATCH /api/orders`;
+//! - [`notifications`]: messages to one user;
+//! - [`jobs`]: a long job streaming its progress.
 
+pub mod jobs;
+pub mod notifications;
+pub mod orders;
 pub mod prices;
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::AppState;
 
-/// Starts every producer; each one stops when `state.shutdown` fires.
+/// Starts every background producer; each one stops when `state.shutdown` fires.
 pub fn spawn_all(state: &AppState) {
     tokio::spawn(prices::run(
         state.hub.clone(),
         state.config.price_interval,
         state.shutdown.clone(),
     ));
+}
+
+/// Milliseconds since the Unix epoch, for event timestamps.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

@@ -1,22 +1,19 @@
-//! The price simulator: one task, one random walk, one publish per tick fanned out to every
-//! subscriber by the hub (not one timer per client).
+//! The price simulator: one task, a random walk per symbol, one publish per symbol and tick,
+//! fanned out to every subscriber by the hub (not one timer per client).
 
-use std::{
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{sync::Arc, time::Duration};
 
 use app::events::{PriceTick, channels};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
+use super::now_ms;
 use crate::hub::Hub;
 
-/// The simulated instrument.
-pub const SYMBOL: &str = "ACME";
-/// Where the walk starts.
-const START_PRICE: f64 = 100.0;
+/// The simulated instruments and where their walks start.
+pub const SYMBOLS: [(&str, f64); 3] = [("ACME", 100.0), ("GLOBEX", 42.0), ("INITECH", 250.0)];
+
 /// Largest relative move per tick (±0.4 %).
 const MAX_STEP: f64 = 0.004;
 
@@ -41,9 +38,12 @@ impl<R: Rng> RandomWalk<R> {
     }
 }
 
-/// Publishes one tick now and then one every `every`, until `shutdown`.
+/// Publishes one tick per symbol now and then every `every`, until `shutdown`.
 pub async fn run(hub: Arc<Hub>, every: Duration, shutdown: CancellationToken) {
-    let mut walk = RandomWalk::new(SmallRng::from_os_rng(), START_PRICE);
+    let mut walks: Vec<_> = SYMBOLS
+        .iter()
+        .map(|&(symbol, start)| (symbol, RandomWalk::new(SmallRng::from_os_rng(), start)))
+        .collect();
     let mut ticker = tokio::time::interval(every);
     // After a stall, carry on at the normal pace rather than bursting to catch up.
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -52,29 +52,27 @@ pub async fn run(hub: Arc<Hub>, every: Duration, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = ticker.tick() => {}
         }
-        let (price, change) = walk.step();
-        let tick = PriceTick {
-            symbol: SYMBOL.to_string(),
-            price,
-            change,
-            at_ms: now_ms(),
-        };
-        if let Err(err) = hub.publish(channels::PRICES, &tick) {
-            tracing::error!(error = %err, "price feed stopped");
-            return;
+        for (symbol, walk) in &mut walks {
+            let (price, change) = walk.step();
+            let tick = PriceTick {
+                symbol: symbol.to_string(),
+                price,
+                change,
+                at_ms: now_ms(),
+            };
+            if let Err(err) = hub.publish(channels::PRICES, &tick).await {
+                tracing::error!(error = %err, "price feed stopped");
+                return;
+            }
         }
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const START_PRICE: f64 = 100.0;
 
     /// Every step stays within the bound, in whole cents, above zero, with a matching change.
     #[test]
@@ -94,22 +92,50 @@ mod tests {
         }
     }
 
-    /// The producer publishes right away and keeps going, then stops on shutdown.
+    /// The producer ticks every symbol right away and keeps going, then stops on shutdown.
     #[tokio::test(start_paused = true)]
-    async fn run_publishes_until_shutdown() {
-        let hub = Arc::new(Hub::new());
-        let mut rx = hub.subscribe(channels::PRICES).unwrap();
+    async fn run_publishes_every_symbol_until_shutdown() {
+        use crate::channels::registry;
+        use crate::hub::{Frame, Limits, memory::Memory};
+        use futures_util::StreamExt;
+
+        let hub = Arc::new(Hub::new(
+            registry(Duration::from_secs(15)),
+            Arc::new(Memory::new()),
+            Limits::default(),
+        ));
+        let subscription = hub
+            .subscribe(None, &[channels::PRICES.to_string()], None)
+            .await
+            .unwrap();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(run(
             hub.clone(),
             Duration::from_millis(500),
             shutdown.clone(),
         ));
-        for want in 1..=3 {
-            assert_eq!(rx.recv().await.unwrap().id, want);
-        }
+        let frames: Vec<Frame> = subscription.frames.take(2 * SYMBOLS.len()).collect().await;
+        let symbols: Vec<String> = frames
+            .iter()
+            .map(|frame| match frame {
+                Frame::Event { event, .. } => {
+                    serde_json::from_str::<PriceTick>(&event.data)
+                        .unwrap()
+                        .symbol
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let expected: Vec<String> = SYMBOLS.iter().map(|(s, _)| s.to_string()).collect();
+        assert_eq!(symbols[..SYMBOLS.len()], expected[..]);
+        assert_eq!(symbols[SYMBOLS.len()..], expected[..]);
         shutdown.cancel();
         task.await.unwrap();
-        assert!(hub.latest::<PriceTick>(channels::PRICES).is_some());
+        assert!(
+            hub.latest::<PriceTick>(channels::PRICES)
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 }

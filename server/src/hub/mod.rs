@@ -1,174 +1,303 @@
-//! The stream hub: named channels, each with a bounded broadcast, monotonic event ids and the
-//! latest event kept for page renders; plus the stats.
+//! The stream hub: named channels with authorization, exact replay and fan-out.
 //!
-//! The event path: a producer calls [`Hub::publish`] with a typed event from `app::events`; the
-//! hub serialises it once, gives it the channel's next id and fans it out to every subscriber
-//! of [`Hub::subscribe`]; `crate::sse` turns a subscription into an SSE response.
+//! The event path: a producer calls [`Hub::publish`] with a typed event from `app::events`.
+//! The hub serialises it once; the [`Backend`] gives it the channel's next id, appends it to
+//! the channel's bounded history and fans it out. A client's SSE handler calls
+//! [`Hub::subscribe`], which authorizes every channel for the user, replays history after the
+//! client's [`Cursor`] and then streams live events (see `subscription`).
+//!
+//! - [`registry`]: channel patterns, authorization callbacks, per-channel settings.
+//! - [`cursor`]: the resume position a client sends back.
+//! - [`backend`]: ids, history and fan-out as a trait; [`memory`] is the in-process default.
+//! - [`subscription`]: replay + live merged into frames; [`stats`]: counters and guards.
 
-mod channel;
-mod stats;
+pub mod backend;
+pub mod cursor;
+pub mod memory;
+pub mod registry;
+pub mod stats;
+pub mod subscription;
 
-pub use channel::{CHANNEL_CAPACITY, Published};
-pub use stats::{ConnectionGuard, Stats};
+pub use backend::{Backend, BackendError, Stored};
+pub use cursor::{Cursor, MalformedCursor};
+pub use registry::{Access, Registry, Settings};
+pub use stats::{ConnectionId, Stats};
+pub use subscription::{Frame, Subscription};
 
-use std::{collections::HashMap, sync::Arc};
+use std::{future::IntoFuture, sync::Arc, time::Duration};
 
-use app::events::{LiveEvent, channels};
-use tokio::sync::broadcast;
+use app::events::LiveEvent;
+use futures_util::{FutureExt, future::BoxFuture};
 
-use channel::Channel;
+use backend::NewEvent;
+use subscription::Joined;
 
-/// Why the hub refused a call.
+/// Why the hub refused a call. Each maps to one HTTP status (see `crate::error`).
 #[derive(Debug)]
 pub enum HubError {
-    /// No channel of that name is registered.
+    /// No registered pattern matches the name (404).
     UnknownChannel(String),
-    /// The event name would break SSE framing (empty, or with control characters).
+    /// The channel needs a signed-in user (401).
+    SignInRequired(String),
+    /// The user may not subscribe to it (403).
+    Forbidden(String),
+    /// `channels=` was empty (400).
+    NoChannels,
+    /// More channels than one connection may carry (400).
+    TooManyChannels { limit: usize },
+    /// The user has as many streams open as allowed (429).
+    TooManyConnections { limit: usize },
+    /// The event name would break SSE framing: empty or with control characters (500).
     InvalidEventName(&'static str),
-    /// The event could not be serialised to JSON.
+    /// The event could not be serialised (500).
     Serialize(serde_json::Error),
+    /// The backend failed (503).
+    Backend(BackendError),
 }
 
 impl std::fmt::Display for HubError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::UnknownChannel(name) => write!(f, "unknown channel {name:?}"),
+            Self::SignInRequired(name) => write!(f, "sign in to subscribe to {name:?}"),
+            Self::Forbidden(name) => write!(f, "not allowed to subscribe to {name:?}"),
+            Self::NoChannels => write!(f, "name at least one channel: ?channels=a,b"),
+            Self::TooManyChannels { limit } => write!(f, "at most {limit} channels per connection"),
+            Self::TooManyConnections { limit } => {
+                write!(f, "at most {limit} open streams per user; close one first")
+            }
             Self::InvalidEventName(name) => write!(f, "invalid event name {name:?}"),
             Self::Serialize(err) => write!(f, "cannot serialise event: {err}"),
+            Self::Backend(err) => write!(f, "{err}"),
         }
     }
 }
 
 impl std::error::Error for HubError {}
 
-/// All channels of this server. Channels are registered once, at construction; after that the
-/// map is only read, so it needs no lock.
-pub struct Hub {
-    channels: HashMap<&'static str, Channel>,
-    stats: Arc<Stats>,
+impl From<BackendError> for HubError {
+    fn from(err: BackendError) -> Self {
+        Self::Backend(err)
+    }
 }
 
-impl Default for Hub {
+/// Limits that protect the server from one client.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Open streams per signed-in user (anonymous streams are not limited per user).
+    pub connections_per_user: usize,
+    /// Channels one multiplexed connection may carry.
+    pub channels_per_connection: usize,
+}
+
+impl Default for Limits {
     fn default() -> Self {
-        Self::new()
+        Self {
+            connections_per_user: 16,
+            channels_per_connection: 16,
+        }
     }
+}
+
+/// All channels of this server: the registry (what exists, who may listen), the backend
+/// (ids, history, fan-out) and the stats.
+pub struct Hub {
+    registry: Registry,
+    backend: Arc<dyn Backend>,
+    stats: Arc<Stats>,
+    limits: Limits,
 }
 
 impl Hub {
-    /// A hub with every channel of `app::events::channels` registered.
-    pub fn new() -> Self {
-        let channels = [channels::PRICES]
-            .into_iter()
-            .map(|name| (name, Channel::new(CHANNEL_CAPACITY)))
-            .collect();
+    pub fn new(registry: Registry, backend: Arc<dyn Backend>, limits: Limits) -> Self {
         Self {
-            channels,
-            stats: Arc::new(Stats::default()),
+            registry,
+            backend,
+            stats: Arc::default(),
+            limits,
         }
     }
 
-    /// Serialises `event` once, assigns it the channel's next id and sends it to every current
-    /// subscriber. Returns the id.
-    pub fn publish<E: LiveEvent>(&self, channel: &str, event: &E) -> Result<u64, HubError> {
-        let target = self.channel(channel)?;
-        if !is_valid_event_name(E::NAME) {
-            return Err(HubError::InvalidEventName(E::NAME));
+    /// Publishes `event` on `channel`; `.await` it (optionally after `.except(…)`) to get the
+    /// event's id. The event is serialised here, once, whatever the number of subscribers.
+    pub fn publish<'a, E: LiveEvent>(&'a self, channel: &'a str, event: &E) -> Publish<'a> {
+        let encoded = if is_valid_event_name(E::NAME) {
+            serde_json::to_string(event).map_err(HubError::Serialize)
+        } else {
+            Err(HubError::InvalidEventName(E::NAME))
+        };
+        Publish {
+            hub: self,
+            channel,
+            name: E::NAME,
+            encoded,
+            except: Vec::new(),
         }
-        let data = serde_json::to_string(event).map_err(HubError::Serialize)?;
-        let id = target.publish(E::NAME, data.into());
-        self.stats.published();
-        Ok(id)
     }
 
-    /// A receiver of every event published on `channel` from now on.
-    pub fn subscribe(&self, channel: &str) -> Result<broadcast::Receiver<Published>, HubError> {
-        Ok(self.channel(channel)?.subscribe())
+    /// Checks that `channel` exists and `user` may subscribe to it; returns its settings.
+    pub fn authorize(&self, user: Option<&str>, channel: &str) -> Result<Settings, HubError> {
+        let resolved = self
+            .registry
+            .resolve(channel)
+            .ok_or_else(|| HubError::UnknownChannel(channel.to_string()))?;
+        match (resolved.authorize)(user, &resolved.params) {
+            Access::Allow => Ok(resolved.settings),
+            Access::SignInRequired => Err(HubError::SignInRequired(channel.to_string())),
+            Access::Forbidden => Err(HubError::Forbidden(channel.to_string())),
+        }
     }
 
-    /// The newest event on `channel`, decoded as `E`, for rendering a page.
-    pub fn latest<E: LiveEvent>(&self, channel: &str) -> Option<E> {
-        let latest = self.channel(channel).ok()?.latest()?;
-        serde_json::from_str(&latest.data).ok()
+    /// Opens one connection's subscription to `channels` for `user`, resuming from `cursor`.
+    ///
+    /// Every channel is authorized before anything is subscribed, so a refused request leaves
+    /// no trace. Each channel's replay and live feed come from the backend as one step, so
+    /// nothing falls between them.
+    pub async fn subscribe(
+        &self,
+        user: Option<&str>,
+        channels: &[String],
+        cursor: Option<Cursor>,
+    ) -> Result<Subscription, HubError> {
+        if channels.is_empty() {
+            return Err(HubError::NoChannels);
+        }
+        let mut unique: Vec<&str> = Vec::with_capacity(channels.len());
+        for name in channels {
+            if !unique.contains(&name.as_str()) {
+                unique.push(name);
+            }
+        }
+        let limit = self.limits.channels_per_connection;
+        if unique.len() > limit {
+            return Err(HubError::TooManyChannels { limit });
+        }
+        let mut heartbeat = Duration::MAX;
+        for name in &unique {
+            heartbeat = heartbeat.min(self.authorize(user, name)?.heartbeat);
+        }
+        let connection = self
+            .stats
+            .connect(user, self.limits.connections_per_user)
+            .map_err(|e| HubError::TooManyConnections { limit: e.limit })?;
+
+        // A cursor from another epoch (e.g. before a restart of an in-memory hub) says
+        // nothing about this history: every channel it names gets a resync.
+        let cursor = cursor.unwrap_or_else(|| Cursor::new(self.epoch()));
+        let foreign = cursor.epoch != self.epoch();
+        let mut joined = Vec::with_capacity(unique.len());
+        for name in unique {
+            let position = cursor.position(name);
+            let mut feed = self
+                .backend
+                .subscribe(name, if foreign { None } else { position })
+                .await?;
+            if foreign && position.is_some() {
+                feed.replay = backend::Replay::Gap;
+            }
+            joined.push(Joined {
+                name: name.into(),
+                feed,
+                position: position.filter(|_| !foreign),
+            });
+        }
+        let id = connection.id();
+        Ok(Subscription {
+            connection: id,
+            heartbeat,
+            frames: subscription::frames(self.epoch(), joined, connection, self.stats.clone()),
+        })
     }
 
-    /// Connection and event counters.
+    /// The newest `n` events on `channel` decoded as `E`, oldest first, for rendering a page.
+    /// Events of other types on the channel are skipped.
+    pub async fn recent<E: LiveEvent>(&self, channel: &str, n: usize) -> Result<Vec<E>, HubError> {
+        let events = self.backend.recent(channel, n).await?;
+        Ok(events
+            .iter()
+            .filter(|e| &*e.name == E::NAME)
+            .filter_map(|e| serde_json::from_str(&e.data).ok())
+            .collect())
+    }
+
+    /// The newest event on `channel` decoded as `E`.
+    pub async fn latest<E: LiveEvent>(&self, channel: &str) -> Result<Option<E>, HubError> {
+        Ok(self.recent(channel, 1).await?.pop())
+    }
+
+    /// Names the history this hub's ids belong to.
+    pub fn epoch(&self) -> &str {
+        self.backend.epoch()
+    }
+
     pub fn stats(&self) -> &Arc<Stats> {
         &self.stats
     }
+}
 
-    fn channel(&self, name: &str) -> Result<&Channel, HubError> {
-        self.channels
-            .get(name)
-            .ok_or_else(|| HubError::UnknownChannel(name.to_string()))
+/// A pending publish; see [`Hub::publish`].
+#[must_use = "a publish does nothing until it is awaited"]
+pub struct Publish<'a> {
+    hub: &'a Hub,
+    channel: &'a str,
+    name: &'static str,
+    encoded: Result<String, HubError>,
+    except: Vec<ConnectionId>,
+}
+
+impl Publish<'_> {
+    /// Skips these connections (e.g. the sender's own tab, which already shows the change).
+    pub fn except(mut self, connections: impl IntoIterator<Item = ConnectionId>) -> Self {
+        self.except.extend(connections);
+        self
     }
 }
 
-/// An SSE event name must be one line (axum's setter panics on CR/LF/NUL); we also keep out
+impl<'a> IntoFuture for Publish<'a> {
+    type Output = Result<u64, HubError>;
+    type IntoFuture = BoxFuture<'a, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        async move {
+            let data = self.encoded?;
+            let settings = self
+                .hub
+                .registry
+                .resolve(self.channel)
+                .ok_or_else(|| HubError::UnknownChannel(self.channel.to_string()))?
+                .settings;
+            let event = NewEvent {
+                name: self.name.into(),
+                data: data.into(),
+                except: self.except.into_boxed_slice(),
+            };
+            let stored = self
+                .hub
+                .backend
+                .publish(self.channel, settings.history, event)
+                .await?;
+            self.hub.stats.published();
+            Ok(stored.id)
+        }
+        .boxed()
+    }
+}
+
+/// An SSE event name must be one line (axum's setter panics on CR/LF); we also keep out NUL and
 /// other control characters so it reads the same in every parser and log. Colons are fine
 /// (`order:created`): a field's value is everything after the first one.
-fn is_valid_event_name(name: &str) -> bool {
+pub fn is_valid_event_name(name: &str) -> bool {
     !name.is_empty() && !name.chars().any(char::is_control)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::events::PriceTick;
-
-    fn tick(price: f64) -> PriceTick {
-        PriceTick {
-            symbol: "ACME".into(),
-            price,
-            change: 0.0,
-            at_ms: 0,
-        }
-    }
-
-    /// Ids grow by one per event and subscribers get the events in publish order.
-    #[test]
-    fn publish_assigns_monotonic_ids_in_order() {
-        let hub = Hub::new();
-        let mut rx = hub.subscribe(channels::PRICES).unwrap();
-        let ids: Vec<u64> = (0..3)
-            .map(|i| hub.publish(channels::PRICES, &tick(i as f64)).unwrap())
-            .collect();
-        assert_eq!(ids, vec![1, 2, 3]);
-        for want in ids {
-            let got = rx.try_recv().unwrap();
-            assert_eq!(got.id, want);
-            assert_eq!(got.name, "price");
-        }
-        assert_eq!(hub.stats().snapshot().published, 3);
-    }
-
-    /// The latest event is kept, decoded, for page renders.
-    #[test]
-    fn latest_returns_the_newest_event() {
-        let hub = Hub::new();
-        assert_eq!(hub.latest::<PriceTick>(channels::PRICES), None);
-        hub.publish(channels::PRICES, &tick(1.0)).unwrap();
-        hub.publish(channels::PRICES, &tick(2.0)).unwrap();
-        assert_eq!(hub.latest(channels::PRICES), Some(tick(2.0)));
-    }
-
-    /// Unknown channels are an error, not a panic.
-    #[test]
-    fn unknown_channel_is_an_error() {
-        let hub = Hub::new();
-        assert!(matches!(
-            hub.publish("nope", &tick(1.0)),
-            Err(HubError::UnknownChannel(_))
-        ));
-        assert!(matches!(
-            hub.subscribe("nope"),
-            Err(HubError::UnknownChannel(_))
-        ));
-    }
 
     /// Names that would break framing are refused before they reach axum.
     #[test]
     fn event_names_are_validated() {
-        for bad in ["", "a\nb", "a\rb", "a\0b", "tab\there"] {
+        for bad in ["", "a\nb", "a\rb", "a\0b", "tab\there", "bell\u{7}"] {
             assert!(!is_valid_event_name(bad), "{bad:?}");
         }
         for good in ["price", "order:created", "prix-€"] {

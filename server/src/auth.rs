@@ -1,0 +1,198 @@
+//! The demo session: `POST /api/session {"user":"alice"}` sets a signed, HttpOnly cookie with
+//! the user's name; `DELETE /api/session` clears it. Extractors [`CurrentUser`] (maybe signed
+//! in) and [`SignedIn`] (401 otherwise) read it back. Tokens never travel in URLs.
+//!
+//! Also [`same_origin`]: cookie-authenticated requests that change state are refused (403) when
+//! their `Origin` header names another site.
+
+use axum::{
+    Json,
+    extract::{FromRef, FromRequestParts, Request, State},
+    http::{HeaderMap, Method, StatusCode, header, request::Parts},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    AppState,
+    error::{ApiError, ApiJson},
+};
+
+/// The demo users one can sign in as.
+pub const DEMO_USERS: [&str; 3] = ["alice", "bob", "carol"];
+
+const SESSION_COOKIE: &str = "session";
+
+impl FromRef<AppState> for Key {
+    fn from_ref(state: &AppState) -> Self {
+        state.session_key.clone()
+    }
+}
+
+/// The signed-in user, if any. A missing, tampered or unknown cookie is "anonymous".
+pub struct CurrentUser(pub Option<String>);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let jar = SignedCookieJar::<Key>::from_headers(&parts.headers, state.session_key.clone());
+        let user = jar
+            .get(SESSION_COOKIE)
+            .map(|cookie| cookie.value().to_string())
+            .filter(|user| DEMO_USERS.contains(&user.as_str()));
+        Ok(Self(user))
+    }
+}
+
+/// A signed-in user; anonymous requests get 401.
+pub struct SignedIn(pub String);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state)
+            .await
+            .unwrap_or_else(|never| match never {});
+        user.map(Self).ok_or_else(ApiError::unauthorized)
+    }
+}
+
+/// Body of `POST /api/session`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    pub user: String,
+}
+
+/// Answer of the session endpoints.
+#[derive(Serialize)]
+pub struct Session {
+    pub user: Option<String>,
+}
+
+/// `POST /api/session`: signs in as a demo user.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    jar: SignedCookieJar,
+    ApiJson(body): ApiJson<SignIn>,
+) -> Result<(SignedCookieJar, Json<Session>), ApiError> {
+    if !DEMO_USERS.contains(&body.user.as_str()) {
+        return Err(ApiError::unprocessable(format!(
+            "unknown demo user {:?}; use one of {}",
+            body.user,
+            DEMO_USERS.join(", ")
+        )));
+    }
+    let cookie = Cookie::build((SESSION_COOKIE, body.user.clone()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.secure_cookies)
+        .build();
+    Ok((
+        jar.add(cookie),
+        Json(Session {
+            user: Some(body.user),
+        }),
+    ))
+}
+
+/// `DELETE /api/session`: signs out.
+pub async fn sign_out(jar: SignedCookieJar) -> (SignedCookieJar, StatusCode) {
+    (
+        jar.remove(Cookie::build(SESSION_COOKIE).path("/")),
+        StatusCode::NO_CONTENT,
+    )
+}
+
+/// `GET /api/session`: who is signed in.
+pub async fn whoami(CurrentUser(user): CurrentUser) -> Json<Session> {
+    Json(Session { user })
+}
+
+/// Refuses state-changing requests whose `Origin` is neither this site nor an allowed CORS
+/// origin. Browsers send `Origin` on every cross-site POST/PATCH/DELETE, so together with the
+/// `SameSite=Lax` cookie this stops cross-site request forgery. Requests without `Origin`
+/// (curl, scripts) pass: they carry no ambient browser cookies.
+pub async fn same_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !safe && !origin_allowed(request.headers(), &state.config.cors_origins) {
+        return ApiError::forbidden("cross-origin request refused").into_response();
+    }
+    next.run(request).await
+}
+
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    if allowed.iter().any(|a| a == origin) {
+        return true;
+    }
+    let authority = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(origin: Option<&'static str>, host: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static(host));
+        if let Some(origin) = origin {
+            headers.insert(header::ORIGIN, HeaderValue::from_static(origin));
+        }
+        headers
+    }
+
+    /// Own origin and no origin pass; other sites and `null` do not, unless allowed exactly.
+    #[test]
+    fn origin_rules() {
+        let none: &[String] = &[];
+        assert!(origin_allowed(&headers(None, "a.test:3000"), none));
+        assert!(origin_allowed(
+            &headers(Some("http://a.test:3000"), "a.test:3000"),
+            none
+        ));
+        assert!(origin_allowed(
+            &headers(Some("https://A.test:3000"), "a.test:3000"),
+            none
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("http://evil.test"), "a.test:3000"),
+            none
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("http://a.test:3001"), "a.test:3000"),
+            none
+        ));
+        assert!(!origin_allowed(&headers(Some("null"), "a.test:3000"), none));
+        let allowed = ["http://app.test".to_string()];
+        assert!(origin_allowed(
+            &headers(Some("http://app.test"), "a.test"),
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("http://app.test.evil"), "a.test"),
+            &allowed
+        ));
+    }
+}

@@ -1,0 +1,127 @@
+//! The storage and fan-out behind the hub, as a trait, so that a Redis backend can replace the
+//! in-memory one without touching handlers or feeds. A backend owns, per channel: the id
+//! sequence, the bounded history, and the broadcast to live subscribers. Several server
+//! instances sharing one backend then agree on ids and history.
+
+use std::sync::{Arc, OnceLock};
+
+use futures_util::{future::BoxFuture, stream::BoxStream};
+
+use super::stats::ConnectionId;
+
+/// A published event as stored and fanned out: serialised once, shared by every subscriber.
+#[derive(Debug)]
+pub struct Stored {
+    /// The channel's id for it: 1, 2, 3, … per channel.
+    pub id: u64,
+    pub channel: Arc<str>,
+    /// The SSE event name.
+    pub name: Arc<str>,
+    /// The event's JSON.
+    pub data: Arc<str>,
+    /// Connections that must not receive it (e.g. the sender's own tab).
+    pub except: Box<[ConnectionId]>,
+    /// `{"channel":…,"data":…}` for multiplexed streams, built on first use and then shared.
+    wrapped: OnceLock<Arc<str>>,
+}
+
+impl Stored {
+    pub fn new(
+        id: u64,
+        channel: Arc<str>,
+        name: Arc<str>,
+        data: Arc<str>,
+        except: Box<[ConnectionId]>,
+    ) -> Self {
+        Self {
+            id,
+            channel,
+            name,
+            data,
+            except,
+            wrapped: OnceLock::new(),
+        }
+    }
+
+    /// The data of a multiplexed frame: the channel name and the event, built once per event.
+    pub fn wrapped(&self) -> &Arc<str> {
+        self.wrapped.get_or_init(|| {
+            let channel = serde_json::Value::from(&*self.channel);
+            format!(r#"{{"channel":{channel},"data":{}}}"#, self.data).into()
+        })
+    }
+}
+
+/// What a new subscriber gets before going live.
+#[derive(Debug)]
+pub enum Replay {
+    /// Every event after the cursor, oldest first (empty when it is up to date).
+    Events(Vec<Arc<Stored>>),
+    /// The cursor is older than the history or not from it: events were lost; resync.
+    Gap,
+}
+
+/// One item of a live subscription.
+#[derive(Debug)]
+pub enum Live {
+    Event(Arc<Stored>),
+    /// The subscriber fell behind the broadcast and `n` events were skipped.
+    Lagged(u64),
+}
+
+/// A subscription to one channel: the replay, then the live events that follow it without gap
+/// or overlap.
+pub struct Feed {
+    /// The channel's last id when the subscription was taken.
+    pub head: u64,
+    pub replay: Replay,
+    pub live: BoxStream<'static, Live>,
+}
+
+/// A backend failure (e.g. Redis unreachable); clients see 503, the log the cause.
+#[derive(Debug)]
+pub struct BackendError(pub String);
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "backend: {}", self.0)
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+/// An event ready to be stored: everything but its id.
+pub struct NewEvent {
+    pub name: Arc<str>,
+    pub data: Arc<str>,
+    pub except: Box<[ConnectionId]>,
+}
+
+pub trait Backend: Send + Sync + 'static {
+    /// Names this backend's history; cursors from another epoch are foreign (see `Cursor`).
+    fn epoch(&self) -> &str;
+
+    /// Assigns the channel's next id, appends to its history (keeping at most `history`
+    /// events) and fans the event out, as one step with respect to `subscribe`.
+    fn publish<'a>(
+        &'a self,
+        channel: &'a str,
+        history: usize,
+        event: NewEvent,
+    ) -> BoxFuture<'a, Result<Arc<Stored>, BackendError>>;
+
+    /// Subscribes to `channel`: with `after: None` live events only, with `Some(id)` first the
+    /// history after `id` (or a `Gap`).
+    fn subscribe<'a>(
+        &'a self,
+        channel: &'a str,
+        after: Option<u64>,
+    ) -> BoxFuture<'a, Result<Feed, BackendError>>;
+
+    /// The newest `n` events of `channel`, oldest first.
+    fn recent<'a>(
+        &'a self,
+        channel: &'a str,
+        n: usize,
+    ) -> BoxFuture<'a, Result<Vec<Arc<Stored>>, BackendError>>;
+}

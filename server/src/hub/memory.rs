@@ -1,0 +1,275 @@
+//! The in-memory backend: per channel a tokio broadcast, a history ring and an id counter.
+//! The default for one process.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex, PoisonError, RwLock},
+};
+
+use futures_util::{FutureExt, StreamExt, future::BoxFuture};
+use rand::Rng;
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
+
+use super::backend::{Backend, BackendError, Feed, Live, NewEvent, Replay, Stored};
+
+/// Events a live subscriber may fall behind by before it gets a `resync`. The ring is shared by
+/// all subscribers of a channel (one slot per event, not per subscriber), so this bounds memory
+/// per channel, not per client: at ~100-byte events about 100 KB.
+pub const BROADCAST_CAPACITY: usize = 1024;
+
+pub struct Memory {
+    epoch: String,
+    /// Channels appear on first publish or subscribe. Read-mostly: the write lock is taken
+    /// only to add a channel.
+    channels: RwLock<HashMap<Arc<str>, Arc<Channel>>>,
+}
+
+struct Channel {
+    name: Arc<str>,
+    sender: broadcast::Sender<Arc<Stored>>,
+    /// Held while an id is assigned, the history appended and the event sent, and while a
+    /// subscriber takes its receiver and its replay: so a subscriber sees every event exactly
+    /// once, either in its replay or live. Never held across an await.
+    history: Mutex<History>,
+}
+
+#[derive(Default)]
+struct History {
+    last_id: u64,
+    events: VecDeque<Arc<Stored>>,
+}
+
+impl History {
+    fn after(&self, after: Option<u64>) -> Replay {
+        let Some(after) = after else {
+            return Replay::Events(Vec::new());
+        };
+        if after > self.last_id {
+            // A position this history never reached: a cursor from elsewhere.
+            return Replay::Gap;
+        }
+        let oldest_kept = self.events.front().map_or(self.last_id + 1, |e| e.id);
+        if after + 1 < oldest_kept {
+            return Replay::Gap;
+        }
+        Replay::Events(
+            self.events
+                .iter()
+                .filter(|e| e.id > after)
+                .cloned()
+                .collect(),
+        )
+    }
+}
+
+impl Default for Memory {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Memory {
+    pub fn new() -> Self {
+        Self {
+            epoch: format!("{:08x}", rand::rng().random::<u32>()),
+            channels: RwLock::default(),
+        }
+    }
+
+    fn channel(&self, name: &str) -> Arc<Channel> {
+        if let Some(channel) = self
+            .channels
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+        {
+            return channel.clone();
+        }
+        let mut channels = self
+            .channels
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        channels
+            .entry(name.into())
+            .or_insert_with(|| {
+                Arc::new(Channel {
+                    name: name.into(),
+                    sender: broadcast::Sender::new(BROADCAST_CAPACITY),
+                    history: Mutex::default(),
+                })
+            })
+            .clone()
+    }
+}
+
+impl Channel {
+    fn lock(&self) -> std::sync::MutexGuard<'_, History> {
+        // Every update below replaces whole values, so a panic elsewhere cannot leave the
+        // history half-written: a poisoned lock is still consistent.
+        self.history.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Backend for Memory {
+    fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    fn publish<'a>(
+        &'a self,
+        channel: &'a str,
+        history: usize,
+        event: NewEvent,
+    ) -> BoxFuture<'a, Result<Arc<Stored>, BackendError>> {
+        let channel = self.channel(channel);
+        let mut state = channel.lock();
+        state.last_id += 1;
+        let stored = Arc::new(Stored::new(
+            state.last_id,
+            channel.name.clone(),
+            event.name,
+            event.data,
+            event.except,
+        ));
+        state.events.push_back(stored.clone());
+        while state.events.len() > history {
+            state.events.pop_front();
+        }
+        // An error only means nobody is subscribed right now.
+        let _ = channel.sender.send(stored.clone());
+        drop(state);
+        futures_util::future::ready(Ok(stored)).boxed()
+    }
+
+    fn subscribe<'a>(
+        &'a self,
+        channel: &'a str,
+        after: Option<u64>,
+    ) -> BoxFuture<'a, Result<Feed, BackendError>> {
+        let channel = self.channel(channel);
+        let state = channel.lock();
+        let receiver = channel.sender.subscribe();
+        let feed = Feed {
+            head: state.last_id,
+            replay: state.after(after),
+            live: BroadcastStream::new(receiver)
+                .map(|item| match item {
+                    Ok(event) => Live::Event(event),
+                    Err(BroadcastStreamRecvError::Lagged(n)) => Live::Lagged(n),
+                })
+                .boxed(),
+        };
+        drop(state);
+        futures_util::future::ready(Ok(feed)).boxed()
+    }
+
+    fn recent<'a>(
+        &'a self,
+        channel: &'a str,
+        n: usize,
+    ) -> BoxFuture<'a, Result<Vec<Arc<Stored>>, BackendError>> {
+        let channel = self.channel(channel);
+        let state = channel.lock();
+        let skip = state.events.len().saturating_sub(n);
+        let events = state.events.iter().skip(skip).cloned().collect();
+        futures_util::future::ready(Ok(events)).boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(text: &str) -> NewEvent {
+        NewEvent {
+            name: "test".into(),
+            data: format!("\"{text}\"").into(),
+            except: Box::new([]),
+        }
+    }
+
+    fn ids(replay: &Replay) -> Option<Vec<u64>> {
+        match replay {
+            Replay::Events(events) => Some(events.iter().map(|e| e.id).collect()),
+            Replay::Gap => None,
+        }
+    }
+
+    /// History keeps the newest events; replay gives exactly those after the cursor, or a gap.
+    #[tokio::test]
+    async fn replay_is_exact_or_a_gap() {
+        let memory = Memory::new();
+        for i in 0..10 {
+            memory.publish("c", 5, event(&i.to_string())).await.unwrap();
+        }
+        // Kept: 6..=10.
+        let memory = &memory;
+        let replay = |after| async move { memory.subscribe("c", after).await.unwrap().replay };
+        assert_eq!(ids(&replay(None).await), Some(vec![]));
+        assert_eq!(ids(&replay(Some(10)).await), Some(vec![]));
+        assert_eq!(ids(&replay(Some(7)).await), Some(vec![8, 9, 10]));
+        assert_eq!(ids(&replay(Some(5)).await), Some(vec![6, 7, 8, 9, 10]));
+        assert_eq!(ids(&replay(Some(4)).await), None, "5 was dropped");
+        assert_eq!(ids(&replay(Some(11)).await), None, "never reached");
+    }
+
+    /// A fresh channel: cursor 0 is up to date, anything else is foreign.
+    #[tokio::test]
+    async fn empty_channel_replays_nothing() {
+        let memory = Memory::new();
+        let feed = memory.subscribe("c", Some(0)).await.unwrap();
+        assert_eq!(ids(&feed.replay), Some(vec![]));
+        assert_eq!(feed.head, 0);
+        assert!(ids(&memory.subscribe("c", Some(3)).await.unwrap().replay).is_none());
+    }
+
+    /// Live events continue right after the replay: no gap, no overlap.
+    #[tokio::test]
+    async fn live_follows_replay_without_overlap() {
+        let memory = Memory::new();
+        for i in 0..3 {
+            memory
+                .publish("c", 10, event(&i.to_string()))
+                .await
+                .unwrap();
+        }
+        let mut feed = memory.subscribe("c", Some(1)).await.unwrap();
+        memory.publish("c", 10, event("live")).await.unwrap();
+        assert_eq!(ids(&feed.replay), Some(vec![2, 3]));
+        match feed.live.next().await.unwrap() {
+            Live::Event(e) => assert_eq!(e.id, 4),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// `recent` returns the newest n, oldest first.
+    #[tokio::test]
+    async fn recent_returns_newest_oldest_first() {
+        let memory = Memory::new();
+        for i in 0..4 {
+            memory
+                .publish("c", 10, event(&i.to_string()))
+                .await
+                .unwrap();
+        }
+        let recent = memory.recent("c", 2).await.unwrap();
+        assert_eq!(recent.iter().map(|e| e.id).collect::<Vec<_>>(), vec![3, 4]);
+    }
+
+    /// The multiplexed form names the channel and embeds the data unchanged.
+    #[test]
+    fn wrapped_names_the_channel() {
+        let stored = Stored::new(
+            1,
+            "users/a/n".into(),
+            "x".into(),
+            r#"{"k":1}"#.into(),
+            Box::new([]),
+        );
+        assert_eq!(
+            &**stored.wrapped(),
+            r#"{"channel":"users/a/n","data":{"k":1}}"#
+        );
+    }
+}
