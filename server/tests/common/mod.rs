@@ -71,6 +71,75 @@ impl TestApp {
     }
 }
 
+/// A client with a cookie store, signed in as `user`.
+pub async fn signed_in(app: &TestApp, user: &str) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let response = client
+        .post(app.url("/api/session"))
+        .json(&serde_json::json!({ "user": user }))
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::OK,
+        "sign in as {user}"
+    );
+    client
+}
+
+/// An open stream after its `hello`: the parsed events and the connection id.
+pub struct Opened {
+    pub events: Pin<Box<dyn Stream<Item = EventResult> + Send>>,
+    pub connection: String,
+}
+
+/// Opens `path` (with `Last-Event-ID: cursor` if given), asserts 200 and reads the `hello`.
+pub async fn open(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    cursor: Option<&str>,
+) -> Opened {
+    let mut request = client.get(app.url(path));
+    if let Some(cursor) = cursor {
+        request = request.header("last-event-id", cursor);
+    }
+    let response = request.send().await.expect("request");
+    assert_eq!(response.status(), reqwest::StatusCode::OK, "GET {path}");
+    let mut events = events(response);
+    let hello = next_event(&mut events).await;
+    assert_eq!(hello.event, "hello");
+    let hello: serde_json::Value = serde_json::from_str(&hello.data).expect("hello json");
+    Opened {
+        events,
+        connection: hello["connection"]
+            .as_str()
+            .expect("connection id")
+            .to_string(),
+    }
+}
+
+/// The next event that is not a price tick (the price feed runs during every test).
+pub async fn next_non_price(events: &mut (impl Stream<Item = EventResult> + Unpin)) -> Event {
+    loop {
+        let event = next_event(events).await;
+        if event.event != "price" {
+            return event;
+        }
+    }
+}
+
+/// Asserts that no event arrives within `wait`.
+pub async fn assert_quiet(events: &mut (impl Stream<Item = EventResult> + Unpin), wait: Duration) {
+    if let Ok(Some(event)) = tokio::time::timeout(wait, events.next()).await {
+        panic!("expected no event, got {event:?}");
+    }
+}
+
 /// What [`events`] yields: one parsed event or a parse/transport error.
 pub type EventResult = Result<Event, EventStreamError<reqwest::Error>>;
 

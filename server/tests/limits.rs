@@ -1,0 +1,285 @@
+//! Bad input gets a clear answer (status + one-line reason), nothing is half-applied, and the
+//! server keeps serving everyone else meanwhile.
+
+mod common;
+
+use app::events::Order;
+use common::{next_event, open, signed_in, spawn_app};
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+
+async fn error(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body: Value = response.json().await.expect("JSON error body");
+    let reason = body["error"].as_str().expect("an error reason").to_string();
+    assert!(!reason.contains('\n'), "one line: {reason:?}");
+    (status, reason)
+}
+
+/// Oversized bodies are 413, wrong JSON 400/415/422, bad values 422, unknown orders 404,
+/// forbidden transitions 409; none of them changes the order book.
+#[tokio::test]
+async fn bad_requests_get_clear_errors_and_change_nothing() {
+    let app = spawn_app().await;
+    let alice = signed_in(&app, "alice").await;
+    let post = |body: String, content_type: &'static str| {
+        alice
+            .post(app.url("/api/orders"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+    };
+    let json = "application/json";
+    let cases = [
+        (
+            post("x".repeat(20_000), json).await.unwrap(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            post("{not json".into(), json).await.unwrap(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            post("{}".into(), "text/plain").await.unwrap(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            post(r#"{"symbol":"ACME"}"#.into(), json).await.unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            post(
+                r#"{"symbol":"ACME","side":"buy","quantity":1,"price":1,"extra":1}"#.into(),
+                json,
+            )
+            .await
+            .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            post(
+                r#"{"symbol":"ACME","side":"hold","quantity":1,"price":1}"#.into(),
+                json,
+            )
+            .await
+            .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            post(
+                r#"{"symbol":"acme","side":"buy","quantity":1,"price":1}"#.into(),
+                json,
+            )
+            .await
+            .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            post(
+                r#"{"symbol":"ACME","side":"buy","quantity":0,"price":1}"#.into(),
+                json,
+            )
+            .await
+            .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (response, want) in cases {
+        let (status, reason) = error(response).await;
+        assert_eq!(status, want, "{reason}");
+        assert!(!reason.is_empty());
+    }
+    let orders: Vec<Order> = alice
+        .get(app.url("/api/orders"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(orders.is_empty(), "nothing half-applied: {orders:?}");
+
+    // Updates: unknown id 404, bad status 422, second transition 409.
+    let order: Order = alice
+        .post(app.url("/api/orders"))
+        .json(&json!({"symbol":"ACME","side":"buy","quantity":10,"price":101.5}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let patch = |id: String, body: Value| {
+        alice
+            .patch(app.url(&format!("/api/orders/{id}")))
+            .json(&body)
+            .send()
+    };
+    let (status, _) = error(
+        patch("999".into(), json!({"status":"filled"}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = error(
+        patch("abc".into(), json!({"status":"filled"}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = error(
+        patch(order.id.to_string(), json!({"status":"lost"}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ok = patch(order.id.to_string(), json!({"status":"cancelled"}))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let (status, reason) = error(
+        patch(order.id.to_string(), json!({"status":"filled"}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(reason.contains("cancelled"), "{reason}");
+
+    // Notifications: unknown user, empty title, oversized body.
+    for (body, want) in [
+        (
+            json!({"user":"mallory","title":"t","body":""}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"user":"bob","title":"  ","body":""}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"user":"bob","title":"t","body":"x".repeat(2_001)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"user":"bob","title":"t"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let response = alice
+            .post(app.url("/api/notifications"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(error(response).await.0, want, "{body}");
+    }
+    // Sessions: only demo users.
+    let response = reqwest::Client::new()
+        .post(app.url("/api/session"))
+        .json(&json!({"user":"mallory"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error(response).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// State changes need a session (401) and a same-site Origin when one is sent (403).
+#[tokio::test]
+async fn writes_need_a_session_and_our_origin() {
+    let app = spawn_app().await;
+    let order = json!({"symbol":"ACME","side":"buy","quantity":1,"price":1.0});
+    let anonymous = reqwest::Client::new()
+        .post(app.url("/api/orders"))
+        .json(&order)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error(anonymous).await.0, StatusCode::UNAUTHORIZED);
+
+    let alice = signed_in(&app, "alice").await;
+    let foreign = alice
+        .post(app.url("/api/orders"))
+        .header(header::ORIGIN, "http://evil.example")
+        .json(&order)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error(foreign).await,
+        (StatusCode::FORBIDDEN, "cross-origin request refused".into())
+    );
+    let own = alice
+        .post(app.url("/api/orders"))
+        .header(header::ORIGIN, format!("http://{}", app.addr))
+        .json(&order)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::CREATED);
+    // Signing out ends the session.
+    let out = alice.delete(app.url("/api/session")).send().await.unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let after = alice
+        .post(app.url("/api/orders"))
+        .json(&order)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// A user at the stream limit gets 429 while others (and the user's open streams) carry on.
+#[tokio::test]
+async fn too_many_streams_for_one_user_is_429() {
+    let app = spawn_app().await;
+    let limit = app.state.config.limits.connections_per_user;
+    let alice = signed_in(&app, "alice").await;
+    let mut open_streams = Vec::new();
+    for _ in 0..limit {
+        open_streams.push(open(&app, &alice, "/api/prices/stream", None).await);
+    }
+    let refused = alice
+        .get(app.url("/api/prices/stream"))
+        .send()
+        .await
+        .unwrap();
+    let (status, reason) = error(refused).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(reason.contains(&limit.to_string()), "{reason}");
+
+    // Others are served meanwhile, and alice's streams still flow.
+    let bob = signed_in(&app, "bob").await;
+    let mut bobs = open(&app, &bob, "/api/prices/stream", None).await;
+    assert_eq!(next_event(&mut bobs.events).await.event, "price");
+    assert_eq!(next_event(&mut open_streams[0].events).await.event, "price");
+
+    // Closing one frees a slot.
+    open_streams.pop();
+    app.wait_for_connections(limit).await;
+    open(&app, &alice, "/api/prices/stream", None).await;
+}
+
+/// Too many or no channels, and channels= on a single-feed endpoint, are 400.
+#[tokio::test]
+async fn bad_channel_lists_are_400() {
+    let app = spawn_app().await;
+    let limit = app.state.config.limits.channels_per_connection;
+    let many: Vec<String> = (0..=limit)
+        .map(|i| format!("users/alice/jobs/j{i}"))
+        .collect();
+    for path in [
+        format!("/api/stream?channels={}", many.join(",")),
+        "/api/stream".to_string(),
+        "/api/stream?channels=,,".to_string(),
+        "/api/prices/stream?channels=orders".to_string(),
+    ] {
+        let (status, reason) = error(app.get(&path).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {reason}");
+    }
+    // Repeating a channel is not "more channels".
+    let response = app.get("/api/stream?channels=prices,prices").await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
