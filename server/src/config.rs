@@ -8,6 +8,7 @@
 //! | `PRICE_INTERVAL_MS` | `500` | how often the price simulator ticks |
 //! | `HEARTBEAT_MS` | `15000` | heartbeat comment interval on idle streams |
 //! | `JOB_STEP_MS` | `150` | time between two progress steps of a demo job |
+//! | `ORDER_SIMULATOR_MS` | `3000` | simulated order activity every so often; `0` turns it off |
 //! | `MAX_STREAMS_PER_USER` | `16` | open streams per signed-in user (429 beyond) |
 //! | `MAX_CHANNELS_PER_STREAM` | `16` | channels on one multiplexed stream (400 beyond) |
 //! | `SESSION_KEY` | random per start | 128 hex digits (64 bytes) signing the session cookie |
@@ -30,6 +31,8 @@ pub struct Config {
     pub price_interval: Duration,
     pub heartbeat: Duration,
     pub job_step: Duration,
+    /// `None`: no simulated orders.
+    pub order_simulator: Option<Duration>,
     pub limits: Limits,
     pub session_key: Key,
     pub secure_cookies: bool,
@@ -84,6 +87,10 @@ impl Config {
             price_interval: millis(&var, "PRICE_INTERVAL_MS", 500)?,
             heartbeat: millis(&var, "HEARTBEAT_MS", 15_000)?,
             job_step: millis(&var, "JOB_STEP_MS", 150)?,
+            order_simulator: match var("ORDER_SIMULATOR_MS").as_deref().map(str::trim) {
+                Some("0") => None,
+                _ => Some(millis(&var, "ORDER_SIMULATOR_MS", 3_000)?),
+            },
             limits: Limits {
                 connections_per_user: count(&var, "MAX_STREAMS_PER_USER", 16)?,
                 channels_per_connection: count(&var, "MAX_CHANNELS_PER_STREAM", 16)?,
@@ -105,6 +112,8 @@ impl Config {
             price_interval: Duration::from_millis(50),
             heartbeat: Duration::from_millis(200),
             job_step: Duration::from_millis(5),
+            // Tests publish their own orders and count them.
+            order_simulator: None,
             limits: Limits::default(),
             session_key: Key::generate(),
             secure_cookies: false,
@@ -193,6 +202,7 @@ mod tests {
         assert_eq!(config.price_interval, Duration::from_millis(500));
         assert_eq!(config.heartbeat, Duration::from_secs(15));
         assert_eq!(config.limits.connections_per_user, 16);
+        assert_eq!(config.order_simulator, Some(Duration::from_secs(3)));
         assert!(!config.secure_cookies);
         assert!(config.cors_origins.is_empty());
     }
@@ -207,6 +217,7 @@ mod tests {
             ("MAX_STREAMS_PER_USER", "3"),
             ("SESSION_KEY", &key),
             ("COOKIE_SECURE", "true"),
+            ("ORDER_SIMULATOR_MS", "0"),
             ("CORS_ORIGINS", "https://a.example, http://b.example:8080"),
         ]))
         .unwrap();
@@ -215,6 +226,7 @@ mod tests {
         assert_eq!(config.limits.connections_per_user, 3);
         assert_eq!(config.session_key.master(), Key::from(&[0xab; 64]).master());
         assert!(config.secure_cookies);
+        assert_eq!(config.order_simulator, None);
         assert_eq!(
             config.cors_origins,
             vec!["https://a.example", "http://b.example:8080"]

@@ -1,12 +1,14 @@
 //! Demo producers and the domain code that publishes into the hub:
 //!
 //! - [`prices`]: a random walk over a few symbols, one task for all clients;
-//! - [`orders`]: the order book behind `POST/PATCH /api/orders`;
+//! - [`orders`]: the order book behind `POST/PATCH /api/orders`, and an optional
+//!   [`order_simulator`] that trades on it;
 //! - [`notifications`]: messages to one user;
 //! - [`jobs`]: a long job streaming its progress.
 
 pub mod jobs;
 pub mod notifications;
+pub mod order_simulator;
 pub mod orders;
 pub mod prices;
 
@@ -21,6 +23,14 @@ pub fn spawn_all(state: &AppState) {
         state.config.price_interval,
         state.shutdown.clone(),
     ));
+    if let Some(every) = state.config.order_simulator {
+        tokio::spawn(order_simulator::run(
+            state.hub.clone(),
+            state.orders.clone(),
+            every,
+            state.shutdown.clone(),
+        ));
+    }
 }
 
 /// Milliseconds since the Unix epoch, for event timestamps.

@@ -22,10 +22,15 @@ pub struct TestApp {
 
 /// Starts the server with the test config (50 ms price ticks) and the feeds running.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Config::for_tests()).await
+}
+
+/// Starts the server with `config`.
+pub async fn spawn_app_with(config: Config) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let shutdown = CancellationToken::new();
-    let state = AppState::new(Config::for_tests(), shutdown.clone());
+    let state = AppState::new(config, shutdown.clone());
     feeds::spawn_all(&state);
     let server = tokio::spawn(server::serve(listener, state.clone()));
     TestApp {

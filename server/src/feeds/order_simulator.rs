@@ -1,0 +1,126 @@
+//! An optional order simulator, so that a fresh dashboard has a moving order table: a "market"
+//! user places an order every tick and now and then fills or cancels an open one, through the
+//! same [`OrderBook`] code as the REST endpoints. `ORDER_SIMULATOR_MS=0` turns it off.
+
+use std::{sync::Arc, time::Duration};
+
+use app::events::{OrderStatus, Side};
+use rand::{Rng, SeedableRng, rngs::SmallRng};
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    orders::{NewOrder, OrderBook, StatusChange},
+    prices::SYMBOLS,
+};
+use crate::hub::Hub;
+
+/// The owner of simulated orders.
+pub const MARKET_USER: &str = "market";
+
+/// Open orders the simulator lets accumulate before it settles one per tick.
+const MAX_OPEN: usize = 8;
+
+pub async fn run(
+    hub: Arc<Hub>,
+    book: Arc<OrderBook>,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut rng = SmallRng::from_os_rng();
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        let open: Vec<u64> = book
+            .recent(64)
+            .into_iter()
+            .filter(|o| o.status == OrderStatus::Open)
+            .map(|o| o.id)
+            .collect();
+        let result = if open.len() >= MAX_OPEN || (!open.is_empty() && rng.random_bool(0.4)) {
+            let id = open[rng.random_range(0..open.len())];
+            let status = if rng.random_bool(0.75) {
+                OrderStatus::Filled
+            } else {
+                OrderStatus::Cancelled
+            };
+            book.update(&hub, id, StatusChange { status }, None)
+                .await
+                .map(drop)
+        } else {
+            let (symbol, base) = SYMBOLS[rng.random_range(0..SYMBOLS.len())];
+            let order = NewOrder {
+                symbol: symbol.to_string(),
+                side: if rng.random_bool(0.5) {
+                    Side::Buy
+                } else {
+                    Side::Sell
+                },
+                quantity: rng.random_range(1..=50) * 10,
+                price: base * rng.random_range(0.97..1.03),
+            };
+            book.create(&hub, MARKET_USER, order, None).await.map(drop)
+        };
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "order simulator step failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        channels::registry,
+        hub::{Frame, Limits, memory::Memory},
+    };
+    use app::events::channels;
+    use futures_util::StreamExt;
+
+    /// The simulator creates and settles orders through the book, announcing each change,
+    /// and never lets more than MAX_OPEN orders pile up.
+    #[tokio::test(start_paused = true)]
+    async fn simulates_creates_and_updates() {
+        let hub = Arc::new(Hub::new(
+            registry(Duration::from_secs(15)),
+            Arc::new(Memory::new()),
+            Limits::default(),
+        ));
+        let book = Arc::new(OrderBook::default());
+        let subscription = hub
+            .subscribe(Some("alice"), &[channels::ORDERS.to_string()], None)
+            .await
+            .unwrap();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(run(
+            hub.clone(),
+            book.clone(),
+            Duration::from_secs(1),
+            shutdown.clone(),
+        ));
+        let names: Vec<String> = subscription
+            .frames
+            .take(40)
+            .map(|frame| match frame {
+                Frame::Event { event, .. } => event.name.to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+            .await;
+        shutdown.cancel();
+        task.await.unwrap();
+        assert!(names.iter().any(|n| n == "order:created"));
+        assert!(names.iter().any(|n| n == "order:updated"));
+        let open = book
+            .recent(100)
+            .iter()
+            .filter(|o| o.status == OrderStatus::Open)
+            .count();
+        assert!(open <= MAX_OPEN, "{open} open orders");
+        assert!(book.recent(100).iter().all(|o| o.owner == MARKET_USER));
+    }
+}

@@ -1,0 +1,125 @@
+//! Router behaviour that needs no stream: readiness during shutdown, CORS, the session
+//! endpoints.
+
+mod common;
+
+use axum::{body::Body, http::Request};
+use common::{signed_in, spawn_app, spawn_app_with};
+use reqwest::{StatusCode, header};
+use server::{AppState, Config, app};
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+/// `/readyz` says 503 once shutdown has begun, so balancers stop sending new clients.
+#[tokio::test]
+async fn readyz_turns_503_on_shutdown() {
+    let shutdown = CancellationToken::new();
+    let state = AppState::new(Config::for_tests(), shutdown.clone());
+    let ready = |state: AppState| async move {
+        app(state)
+            .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(ready(state.clone()).await, StatusCode::OK);
+    shutdown.cancel();
+    assert_eq!(ready(state).await, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// CORS is off by default; when configured, exactly the listed origins get credentials.
+#[tokio::test]
+async fn cors_allows_exact_origins_only() {
+    let default = spawn_app().await;
+    let response = default
+        .http
+        .get(default.url("/api/stats"))
+        .header(header::ORIGIN, "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    let mut config = Config::for_tests();
+    config.cors_origins = vec!["https://app.example".into()];
+    let app = spawn_app_with(config).await;
+    let ask = |origin: &'static str| {
+        app.http
+            .request(reqwest::Method::OPTIONS, app.url("/api/orders"))
+            .header(header::ORIGIN, origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let allowed = ask("https://app.example").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    assert_eq!(
+        allowed.headers()["access-control-allow-credentials"],
+        "true"
+    );
+    let refused = ask("https://evil.example").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    // An allowed origin may also write (the Origin check accepts it).
+    let alice = signed_in(&app, "alice").await;
+    let created = alice
+        .post(app.url("/api/orders"))
+        .header(header::ORIGIN, "https://app.example")
+        .json(&serde_json::json!({"symbol":"ACME","side":"buy","quantity":1,"price":1.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+}
+
+/// The session cookie is HttpOnly and SameSite=Lax, and a tampered cookie is anonymous.
+#[tokio::test]
+async fn session_cookie_is_signed_and_http_only() {
+    let app = spawn_app().await;
+    let response = app
+        .http
+        .post(app.url("/api/session"))
+        .json(&serde_json::json!({"user":"bob"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    let value = cookie.split(';').next().unwrap();
+
+    let whoami = |cookie: String| {
+        app.http
+            .get(app.url("/api/session"))
+            .header(header::COOKIE, cookie)
+            .send()
+    };
+    let me: serde_json::Value = whoami(value.into()).await.unwrap().json().await.unwrap();
+    assert_eq!(me["user"], "bob");
+    let forged = value.replace("bob", "ali");
+    let me: serde_json::Value = whoami(forged).await.unwrap().json().await.unwrap();
+    assert_eq!(me["user"], serde_json::Value::Null);
+    let unsigned: serde_json::Value = whoami("session=alice".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unsigned["user"], serde_json::Value::Null);
+}
