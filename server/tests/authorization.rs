@@ -5,9 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestApp, next_non_price, open, signed_in, spawn_app};
+use common::{TestApp, next_non_price, notify, open, signed_in, spawn_app};
 use reqwest::StatusCode;
-use serde_json::json;
 
 async fn status(app: &TestApp, client: &reqwest::Client, path: &str) -> StatusCode {
     // Dropping the response right away closes a stream that did open.
@@ -98,21 +97,8 @@ async fn bob_never_receives_alices_notifications() {
     .await;
     let mut alices = open(&app, &alice, "/api/notifications/stream", None).await;
 
-    let send = |to: &'static str, title: &'static str| {
-        let alice = alice.clone();
-        let url = app.url("/api/notifications");
-        async move {
-            let response = alice
-                .post(url)
-                .json(&json!({"user": to, "title": title, "body": "secret"}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status(), StatusCode::CREATED);
-        }
-    };
-    send("alice", "for alice").await;
-    send("bob", "for bob").await;
+    notify(&app, &alice, "alice", "for alice").await;
+    notify(&app, &alice, "bob", "for bob").await;
 
     // Alice gets hers; each of bob's streams gets exactly his, first.
     let event = next_non_price(&mut alices.events).await;

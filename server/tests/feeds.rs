@@ -6,7 +6,9 @@ mod common;
 use std::time::Duration;
 
 use app::events::{Notification, Order, OrderStatus, PriceTick, Progress};
-use common::{assert_quiet, next_event, next_non_price, open, signed_in, spawn_app};
+use common::{
+    assert_quiet, next_event, next_non_price, notify, open, place_order, signed_in, spawn_app,
+};
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -23,17 +25,7 @@ async fn orders_are_created_then_updated_on_the_stream() {
     serde_json::from_str::<PriceTick>(&first.data).expect("a PriceTick");
 
     let mut orders = open(&app, &alice, "/api/orders/stream", None).await.events;
-    let created: Order = alice
-        .post(app.url("/api/orders"))
-        .json(&json!({"symbol":"ACME","side":"buy","quantity":10,"price":101.5}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = place_order(&app, &alice, None).await;
     assert_eq!(created.status, OrderStatus::Open);
     assert_eq!(created.owner, "alice");
 
@@ -69,13 +61,7 @@ async fn notifications_reach_the_recipient() {
         .await
         .events;
 
-    let response = alice
-        .post(app.url("/api/notifications"))
-        .json(&json!({"user":"bob","title":"Hi","body":"line one\r\nline two"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
+    notify(&app, &alice, "bob", "Hi").await;
 
     let event = next_event(&mut inbox).await;
     assert_eq!(event.event, "notification");
@@ -126,26 +112,8 @@ async fn except_skips_the_senders_connection() {
     let mut own = open(&app, &alice, "/api/orders/stream", None).await;
     let mut other = open(&app, &bob, "/api/orders/stream", None).await;
 
-    let order = json!({"symbol":"ACME","side":"sell","quantity":1,"price":9.5});
-    let skipped: Order = alice
-        .post(app.url("/api/orders"))
-        .header("x-connection-id", &own.connection)
-        .json(&order)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let seen: Order = alice
-        .post(app.url("/api/orders"))
-        .json(&order)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let skipped = place_order(&app, &alice, Some(&own.connection)).await;
+    let seen = place_order(&app, &alice, None).await;
 
     let first = next_event(&mut other.events).await;
     assert_eq!(
@@ -241,13 +209,6 @@ async fn nothing_is_sent_that_was_not_published() {
     let event = next_event(&mut prices).await;
     assert_eq!(event.event, "price");
     let alice = signed_in(&app, "alice").await;
-    alice
-        .post(app.url("/api/notifications"))
-        .json(&json!({"user":"bob","title":"t","body":""}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
+    notify(&app, &alice, "bob", "t").await;
     assert_eq!(next_non_price(&mut prices).await.event, "notification");
 }

@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use app::events::{LiveEvent, channels};
-use common::{next_event, open, signed_in, spawn_app};
+use common::{next_event, open, place_order, signed_in, spawn_app};
 use futures_util::StreamExt;
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 use serde::{Deserialize, Serialize};
@@ -162,13 +162,6 @@ async fn event_names_with_colons_arrive_whole() {
     let app = spawn_app().await;
     let alice = signed_in(&app, "alice").await;
     let mut orders = open(&app, &alice, "/api/orders/stream", None).await;
-    alice
-        .post(app.url("/api/orders"))
-        .json(&serde_json::json!({"symbol":"ACME","side":"buy","quantity":1,"price":2.5}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
+    place_order(&app, &alice, None).await;
     assert_eq!(next_event(&mut orders.events).await.event, "order:created");
 }

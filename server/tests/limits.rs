@@ -4,7 +4,7 @@
 mod common;
 
 use app::events::Order;
-use common::{next_event, open, signed_in, spawn_app};
+use common::{next_event, open, place_order, signed_in, spawn_app};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
@@ -22,71 +22,48 @@ async fn error(response: reqwest::Response) -> (StatusCode, String) {
 async fn bad_requests_get_clear_errors_and_change_nothing() {
     let app = spawn_app().await;
     let alice = signed_in(&app, "alice").await;
-    let post = |body: String, content_type: &'static str| {
-        alice
-            .post(app.url("/api/orders"))
-            .header(header::CONTENT_TYPE, content_type)
-            .body(body)
-            .send()
-    };
     let json = "application/json";
-    let cases = [
+    let huge = "x".repeat(20_000);
+    let cases: &[(&str, &str, StatusCode)] = &[
+        (&huge, json, StatusCode::PAYLOAD_TOO_LARGE),
+        ("{not json", json, StatusCode::BAD_REQUEST),
+        ("{}", "text/plain", StatusCode::UNSUPPORTED_MEDIA_TYPE),
         (
-            post("x".repeat(20_000), json).await.unwrap(),
-            StatusCode::PAYLOAD_TOO_LARGE,
-        ),
-        (
-            post("{not json".into(), json).await.unwrap(),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            post("{}".into(), "text/plain").await.unwrap(),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ),
-        (
-            post(r#"{"symbol":"ACME"}"#.into(), json).await.unwrap(),
+            r#"{"symbol":"ACME"}"#,
+            json,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
-            post(
-                r#"{"symbol":"ACME","side":"buy","quantity":1,"price":1,"extra":1}"#.into(),
-                json,
-            )
-            .await
-            .unwrap(),
+            r#"{"symbol":"ACME","side":"buy","quantity":1,"price":1,"extra":1}"#,
+            json,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
-            post(
-                r#"{"symbol":"ACME","side":"hold","quantity":1,"price":1}"#.into(),
-                json,
-            )
-            .await
-            .unwrap(),
+            r#"{"symbol":"ACME","side":"hold","quantity":1,"price":1}"#,
+            json,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
-            post(
-                r#"{"symbol":"acme","side":"buy","quantity":1,"price":1}"#.into(),
-                json,
-            )
-            .await
-            .unwrap(),
+            r#"{"symbol":"acme","side":"buy","quantity":1,"price":1}"#,
+            json,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
-            post(
-                r#"{"symbol":"ACME","side":"buy","quantity":0,"price":1}"#.into(),
-                json,
-            )
-            .await
-            .unwrap(),
+            r#"{"symbol":"ACME","side":"buy","quantity":0,"price":1}"#,
+            json,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
     ];
-    for (response, want) in cases {
+    for &(body, content_type, want) in cases {
+        let response = alice
+            .post(app.url("/api/orders"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
         let (status, reason) = error(response).await;
-        assert_eq!(status, want, "{reason}");
+        assert_eq!(status, want, "{}: {reason}", &body[..body.len().min(60)]);
         assert!(!reason.is_empty());
     }
     let orders: Vec<Order> = alice
@@ -100,15 +77,7 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     assert!(orders.is_empty(), "nothing half-applied: {orders:?}");
 
     // Updates: unknown id 404, bad status 422, second transition 409.
-    let order: Order = alice
-        .post(app.url("/api/orders"))
-        .json(&json!({"symbol":"ACME","side":"buy","quantity":10,"price":101.5}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let order = place_order(&app, &alice, None).await;
     let patch = |id: String, body: Value| {
         alice
             .patch(app.url(&format!("/api/orders/{id}")))
@@ -191,43 +160,32 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
 async fn writes_need_a_session_and_our_origin() {
     let app = spawn_app().await;
     let order = json!({"symbol":"ACME","side":"buy","quantity":1,"price":1.0});
-    let anonymous = reqwest::Client::new()
-        .post(app.url("/api/orders"))
-        .json(&order)
-        .send()
-        .await
-        .unwrap();
+    let post = |client: &reqwest::Client, origin: Option<String>| {
+        let mut request = client.post(app.url("/api/orders")).json(&order);
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        request.send()
+    };
+    let anonymous = post(&reqwest::Client::new(), None).await.unwrap();
     assert_eq!(error(anonymous).await.0, StatusCode::UNAUTHORIZED);
 
     let alice = signed_in(&app, "alice").await;
-    let foreign = alice
-        .post(app.url("/api/orders"))
-        .header(header::ORIGIN, "http://evil.example")
-        .json(&order)
-        .send()
+    let foreign = post(&alice, Some("http://evil.example".into()))
         .await
         .unwrap();
     assert_eq!(
         error(foreign).await,
         (StatusCode::FORBIDDEN, "cross-origin request refused".into())
     );
-    let own = alice
-        .post(app.url("/api/orders"))
-        .header(header::ORIGIN, format!("http://{}", app.addr))
-        .json(&order)
-        .send()
+    let own = post(&alice, Some(format!("http://{}", app.addr)))
         .await
         .unwrap();
     assert_eq!(own.status(), StatusCode::CREATED);
     // Signing out ends the session.
     let out = alice.delete(app.url("/api/session")).send().await.unwrap();
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
-    let after = alice
-        .post(app.url("/api/orders"))
-        .json(&order)
-        .send()
-        .await
-        .unwrap();
+    let after = post(&alice, None).await.unwrap();
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
 }
 

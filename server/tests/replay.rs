@@ -6,7 +6,7 @@
 mod common;
 
 use app::events::{Notification, channels};
-use common::{TestApp, next_event, open, signed_in, spawn_app};
+use common::{TestApp, next_event, open, place_order, signed_in, spawn_app};
 use reqwest::StatusCode;
 
 fn note(id: u64) -> Notification {
@@ -150,15 +150,7 @@ async fn multiplexed_cursor_resumes_all_channels() {
     drop(stream);
 
     publish(&app, 2).await;
-    let order = serde_json::json!({"symbol":"ACME","side":"buy","quantity":1,"price":1.0});
-    alice
-        .post(app.url("/api/orders"))
-        .json(&order)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
+    place_order(&app, &alice, None).await;
 
     let mut resumed = open(&app, &alice, path, Some(&cursor)).await;
     let mut got = Vec::new();

@@ -12,7 +12,10 @@ pub mod order_simulator;
 pub mod orders;
 pub mod prices;
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::{Interval, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
 
@@ -38,4 +41,27 @@ pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The clock of a producer: ticks every `every` (the first at once) until shutdown.
+pub struct Ticks {
+    interval: Interval,
+    shutdown: CancellationToken,
+}
+
+impl Ticks {
+    pub fn new(every: Duration, shutdown: CancellationToken) -> Self {
+        let mut interval = tokio::time::interval(every);
+        // After a stall, carry on at the normal pace rather than bursting to catch up.
+        interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Self { interval, shutdown }
+    }
+
+    /// Waits for the next tick; `false` once shutdown has fired.
+    pub async fn next(&mut self) -> bool {
+        tokio::select! {
+            _ = self.shutdown.cancelled() => false,
+            _ = self.interval.tick() => true,
+        }
+    }
 }

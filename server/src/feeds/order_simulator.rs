@@ -6,10 +6,10 @@ use std::{sync::Arc, time::Duration};
 
 use app::events::{OrderStatus, Side};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
-use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use super::{
+    Ticks,
     orders::{NewOrder, OrderBook, StatusChange},
     prices::SYMBOLS,
 };
@@ -28,13 +28,8 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     let mut rng = SmallRng::from_os_rng();
-    let mut ticker = tokio::time::interval(every);
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = ticker.tick() => {}
-        }
+    let mut ticks = Ticks::new(every, shutdown);
+    while ticks.next().await {
         let open: Vec<u64> = book
             .recent(64)
             .into_iter()

@@ -5,10 +5,9 @@ use std::{sync::Arc, time::Duration};
 
 use app::events::{PriceTick, channels};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
-use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-use super::now_ms;
+use super::{Ticks, now_ms};
 use crate::hub::Hub;
 
 /// The simulated instruments and where their walks start.
@@ -44,14 +43,8 @@ pub async fn run(hub: Arc<Hub>, every: Duration, shutdown: CancellationToken) {
         .iter()
         .map(|&(symbol, start)| (symbol, RandomWalk::new(SmallRng::from_os_rng(), start)))
         .collect();
-    let mut ticker = tokio::time::interval(every);
-    // After a stall, carry on at the normal pace rather than bursting to catch up.
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = ticker.tick() => {}
-        }
+    let mut ticks = Ticks::new(every, shutdown);
+    while ticks.next().await {
         for (symbol, walk) in &mut walks {
             let (price, change) = walk.step();
             let tick = PriceTick {

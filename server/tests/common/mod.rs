@@ -96,6 +96,35 @@ pub async fn signed_in(app: &TestApp, user: &str) -> reqwest::Client {
     client
 }
 
+/// Places a valid order as the signed-in `client` (from connection `sender`, if given);
+/// asserts 201.
+pub async fn place_order(
+    app: &TestApp,
+    client: &reqwest::Client,
+    sender: Option<&str>,
+) -> app::events::Order {
+    let mut request = client
+        .post(app.url("/api/orders"))
+        .json(&serde_json::json!({"symbol":"ACME","side":"buy","quantity":10,"price":101.5}));
+    if let Some(sender) = sender {
+        request = request.header("x-connection-id", sender);
+    }
+    let response = request.send().await.expect("request");
+    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+    response.json().await.expect("order json")
+}
+
+/// Sends a notification to `to` as the signed-in `client`; asserts 201.
+pub async fn notify(app: &TestApp, client: &reqwest::Client, to: &str, title: &str) {
+    let response = client
+        .post(app.url("/api/notifications"))
+        .json(&serde_json::json!({"user": to, "title": title, "body": "line one\r\nline two"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+}
+
 /// An open stream after its `hello`: the parsed events and the connection id.
 pub struct Opened {
     pub events: Pin<Box<dyn Stream<Item = EventResult> + Send>>,
