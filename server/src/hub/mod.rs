@@ -293,6 +293,78 @@ pub fn is_valid_event_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channels::registry;
+    use app::events::{Notification, channels};
+    use futures_util::StreamExt;
+
+    fn hub() -> Hub {
+        Hub::new(
+            registry(Duration::from_secs(15)),
+            Arc::new(memory::Memory::new()),
+            Limits::default(),
+        )
+    }
+
+    fn note(id: u64) -> Notification {
+        Notification {
+            id,
+            from: "a".into(),
+            to: "alice".into(),
+            title: "t".into(),
+            body: String::new(),
+            at_ms: 0,
+        }
+    }
+
+    /// A subscriber that falls more than the broadcast capacity behind gets one `resync` for
+    /// that channel, then the events that are still there, with ids still increasing.
+    #[tokio::test]
+    async fn a_lagging_subscriber_gets_resync_not_a_silent_gap() {
+        let hub = hub();
+        let channel = channels::notifications("alice");
+        let subscription = hub
+            .subscribe(Some("alice"), std::slice::from_ref(&channel), None)
+            .await
+            .unwrap();
+        let overflow = memory::BROADCAST_CAPACITY as u64 + 10;
+        for id in 1..=overflow {
+            hub.publish(&channel, &note(id)).await.unwrap();
+        }
+        let mut frames = subscription.frames;
+        match frames.next().await.unwrap() {
+            Frame::Resync { channel: name, .. } => assert_eq!(&*name, channel),
+            other => panic!("expected resync, got {other:?}"),
+        }
+        let mut last = 0;
+        for _ in 0..memory::BROADCAST_CAPACITY {
+            match frames.next().await.unwrap() {
+                Frame::Event { event, .. } => {
+                    assert!(event.id > last);
+                    last = event.id;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(last, overflow, "live again up to the newest event");
+        assert_eq!(hub.stats().snapshot().resynced, 1);
+    }
+
+    /// Anything refused at subscribe time leaves no connection counted.
+    #[tokio::test]
+    async fn refused_subscriptions_leave_no_trace() {
+        let hub = hub();
+        let names = vec!["prices".to_string(), "users/bob/notifications".to_string()];
+        assert!(matches!(
+            hub.subscribe(Some("alice"), &names, None).await,
+            Err(HubError::Forbidden(_))
+        ));
+        assert!(matches!(
+            hub.subscribe(None, &[], None).await,
+            Err(HubError::NoChannels)
+        ));
+        let stats = hub.stats().snapshot();
+        assert_eq!((stats.connections, stats.channels), (0, 0));
+    }
 
     /// Names that would break framing are refused before they reach axum.
     #[test]
