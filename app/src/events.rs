@@ -11,6 +11,8 @@ pub mod channels {
     /// [`OrderCreated`](super::OrderCreated) and [`OrderUpdated`](super::OrderUpdated);
     /// signed-in users.
     pub const ORDERS: &str = "orders";
+    /// [`StreamStats`](super::StreamStats) every second; anyone may listen.
+    pub const STATS: &str = "stats";
     /// Pattern of each user's [`Notification`](super::Notification)s; only that user.
     pub const NOTIFICATIONS: &str = "users/:id/notifications";
     /// Pattern of a user's background job ([`Progress`](super::Progress),
@@ -105,7 +107,7 @@ pub enum Side {
 }
 
 /// Where an order is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OrderStatus {
     Open,
@@ -125,6 +127,16 @@ pub struct Order {
     /// The user who placed it.
     pub owner: String,
     pub updated_at_ms: u64,
+}
+
+/// What a client sends to place an order (`POST /api/orders`, or the `place_order` action).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrder {
+    pub symbol: String,
+    pub side: Side,
+    pub quantity: u32,
+    pub price: f64,
 }
 
 /// A new order (`event: order:created`, data: the order).
@@ -182,9 +194,22 @@ impl LiveEvent for JobComplete {
     const NAME: &'static str = "complete";
 }
 
-/// The body of `GET /api/stats`.
+/// What starting a job answers (`POST /api/jobs`, or the `start_job` action).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobStarted {
+    pub job: String,
+    pub channel: String,
+    /// Subscribe with this cursor to receive the job's events from its very first one.
+    pub cursor: String,
+}
+
+/// The body of `GET /api/stats`, also published every second on [`channels::STATS`]
+/// (`event: stats`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StreamStats {
+    /// When these numbers were read, in milliseconds since the Unix epoch.
+    #[serde(default)]
+    pub at_ms: u64,
     /// Stream connections open right now, over every stream endpoint.
     pub connections: usize,
     /// Channels with at least one subscriber.
@@ -197,6 +222,10 @@ pub struct StreamStats {
     pub replayed: u64,
     /// `resync` events sent (a client's cursor was older than the history, or it lagged).
     pub resynced: u64,
+}
+
+impl LiveEvent for StreamStats {
+    const NAME: &'static str = "stats";
 }
 
 #[cfg(test)]

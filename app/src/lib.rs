@@ -1,14 +1,19 @@
 //! Everything the server and the browser both compile: the HTML shell, the router, pages,
 //! components and the wire types.
 //!
-//! - [`events`]: the wire contract: stream URLs and one serde type per event.
-//! - [`live`]: what the server renders into the page (the snapshot) and the connection status.
-//! - [`components`]: `LivePrice`, `StatusBadge`.
-//! - [`pages`]: the dashboard (`/`) and the about page (`/about`).
+//! - [`events`]: the wire contract: stream URLs, channel names, one serde type per event.
+//! - [`live`]: the client side of streams: one connection per tab, `use_channel`, status.
+//! - [`actions`]: the UI's actions as server functions (sign in, orders, notifications, jobs).
+//! - [`components`]: price tiles, sparkline, order table, notifications, badges, forms.
+//! - [`pages`]: the dashboard (`/`), streams (`/streams`), about (`/about`).
 //!
 //! Features: `ssr` for the server (renders HTML, browser handles stay inert), `hydrate` for the
 //! wasm bundle (hydrates that HTML and opens the streams).
 
+// Leptos views are deeply nested types; the dashboard's exceeds the default limit of 128.
+#![recursion_limit = "256"]
+
+pub mod actions;
 pub mod components;
 pub mod events;
 pub mod live;
@@ -17,6 +22,7 @@ pub mod pages;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{A, Route, Router, Routes},
     path,
 };
@@ -46,6 +52,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    live::provide_live_connection();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/leptos-live.css"/>
@@ -58,12 +65,17 @@ pub fn App() -> impl IntoView {
                 </a>
                 <nav>
                     <A href="/">"Dashboard"</A>
+                    <A href="/streams">"Streams"</A>
                     <A href="/about">"About"</A>
                 </nav>
             </header>
+            <components::VersionBanner/>
             <main>
                 <Routes fallback=pages::NotFound>
-                    <Route path=path!("/") view=pages::Dashboard/>
+                    // Async: the server waits for the snapshot, so the HTML holds the data
+                    // even for clients without JavaScript.
+                    <Route path=path!("/") view=pages::Dashboard ssr=SsrMode::Async/>
+                    <Route path=path!("/streams") view=pages::Streams/>
                     <Route path=path!("/about") view=pages::About/>
                 </Routes>
             </main>

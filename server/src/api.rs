@@ -93,7 +93,10 @@ pub async fn start_job(
 
 /// `GET /api/stats`.
 pub async fn stats(State(state): State<AppState>) -> Json<StreamStats> {
-    Json(state.hub.stats().snapshot())
+    Json(StreamStats {
+        at_ms: crate::feeds::now_ms(),
+        ..state.hub.stats().snapshot()
+    })
 }
 
 /// `GET /healthz`: the process answers.

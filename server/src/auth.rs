@@ -8,7 +8,7 @@
 use axum::{
     Json,
     extract::{FromRef, FromRequestParts, Request, State},
-    http::{HeaderMap, Method, StatusCode, header, request::Parts},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -41,13 +41,52 @@ impl FromRequestParts<AppState> for CurrentUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let jar = SignedCookieJar::<Key>::from_headers(&parts.headers, state.session_key.clone());
-        let user = jar
-            .get(SESSION_COOKIE)
-            .map(|cookie| cookie.value().to_string())
-            .filter(|user| DEMO_USERS.contains(&user.as_str()));
-        Ok(Self(user))
+        Ok(Self(user_from_headers(&parts.headers, &state.session_key)))
     }
+}
+
+/// The demo user named by a validly signed session cookie in `headers`.
+pub fn user_from_headers(headers: &HeaderMap, key: &Key) -> Option<String> {
+    let jar = SignedCookieJar::<Key>::from_headers(headers, key.clone());
+    jar.get(SESSION_COOKIE)
+        .map(|cookie| cookie.value().to_string())
+        .filter(|user| DEMO_USERS.contains(&user.as_str()))
+}
+
+/// `Set-Cookie` values that sign `user` in (a signed, HttpOnly, SameSite=Lax cookie), or out
+/// for `None`. Unknown users are refused with a reason.
+pub fn session_cookies(state: &AppState, user: Option<&str>) -> Result<Vec<HeaderValue>, String> {
+    let jar = SignedCookieJar::<Key>::new(state.session_key.clone());
+    let jar = match user {
+        Some(user) if DEMO_USERS.contains(&user) => jar.add(
+            Cookie::build((SESSION_COOKIE, user.to_string()))
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Lax)
+                .secure(state.config.secure_cookies)
+                .build(),
+        ),
+        Some(user) => {
+            return Err(format!(
+                "unknown demo user {user:?}; use one of {}",
+                DEMO_USERS.join(", ")
+            ));
+        }
+        None => {
+            // A removal needs no signature (and a fresh jar would not emit one).
+            let mut removal = Cookie::build((SESSION_COOKIE, "")).path("/").build();
+            removal.make_removal();
+            let value = HeaderValue::from_str(&removal.to_string()).map_err(|e| e.to_string())?;
+            return Ok(vec![value]);
+        }
+    };
+    let response = jar.into_response();
+    Ok(response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .cloned()
+        .collect())
 }
 
 /// A signed-in user; anonymous requests get 401.
@@ -80,24 +119,11 @@ pub struct Session {
 /// `POST /api/session`: signs in as a demo user.
 pub async fn sign_in(
     State(state): State<AppState>,
-    jar: SignedCookieJar,
     ApiJson(body): ApiJson<SignIn>,
-) -> Result<(SignedCookieJar, Json<Session>), ApiError> {
-    if !DEMO_USERS.contains(&body.user.as_str()) {
-        return Err(ApiError::unprocessable(format!(
-            "unknown demo user {:?}; use one of {}",
-            body.user,
-            DEMO_USERS.join(", ")
-        )));
-    }
-    let cookie = Cookie::build((SESSION_COOKIE, body.user.clone()))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.config.secure_cookies)
-        .build();
-    Ok((
-        jar.add(cookie),
+) -> Result<Response, ApiError> {
+    let cookies = session_cookies(&state, Some(&body.user)).map_err(ApiError::unprocessable)?;
+    Ok(with_cookies(
+        cookies,
         Json(Session {
             user: Some(body.user),
         }),
@@ -105,11 +131,17 @@ pub async fn sign_in(
 }
 
 /// `DELETE /api/session`: signs out.
-pub async fn sign_out(jar: SignedCookieJar) -> (SignedCookieJar, StatusCode) {
-    (
-        jar.remove(Cookie::build(SESSION_COOKIE).path("/")),
-        StatusCode::NO_CONTENT,
-    )
+pub async fn sign_out(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let cookies = session_cookies(&state, None).map_err(ApiError::unprocessable)?;
+    Ok(with_cookies(cookies, StatusCode::NO_CONTENT))
+}
+
+fn with_cookies(cookies: Vec<HeaderValue>, body: impl IntoResponse) -> Response {
+    let mut response = body.into_response();
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 /// `GET /api/session`: who is signed in.

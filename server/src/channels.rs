@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use app::events::channels::{JOBS, NOTIFICATIONS, ORDERS, PRICES};
+use app::events::channels::{JOBS, NOTIFICATIONS, ORDERS, PRICES, STATS};
 
 use crate::hub::{
     Registry, Settings,
@@ -18,6 +18,8 @@ pub fn registry(heartbeat: Duration) -> Registry {
         // A few seconds of ticks: enough to cover a reconnect.
         (PRICES, settings(64), public()),
         (ORDERS, settings(512), signed_in()),
+        // Only the newest matters; a little history covers a reconnect.
+        (STATS, settings(8), public()),
         (NOTIFICATIONS, settings(128), owner("id")),
         // A whole job: 21 progress steps and `complete`.
         (JOBS, settings(32), owner("id")),

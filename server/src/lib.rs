@@ -9,10 +9,14 @@
 //! - [`sse`]: thin handlers turning a hub subscription into an axum `Sse` response.
 //! - [`api`]: the REST endpoints; [`auth`]: the demo session and the origin check.
 //! - [`error`]: [`error::ApiError`], status + one-line reason for every refusal.
+//! - [`host`]: the server side of the UI's server functions, and the page snapshot.
 //! - [`routes`]: [`app`], the whole router: API routes, Leptos pages, static files.
 //! - [`shutdown`]: one cancellation token that SIGINT/SIGTERM fire; every stream ends on it.
 //!
 //! Run it with `./x dev` (hot reload through `cargo leptos watch`).
+
+// Rendering the app instantiates its deeply nested view types here too (see app/src/lib.rs).
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod auth;
@@ -20,6 +24,7 @@ pub mod channels;
 pub mod config;
 pub mod error;
 pub mod feeds;
+pub mod host;
 pub mod hub;
 pub mod routes;
 pub mod shutdown;

@@ -3,26 +3,21 @@
 
 use app::{
     App,
-    events::{
-        MULTI_STREAM, NOTIFICATIONS_STREAM, ORDERS_STREAM, PRICES_STREAM, PriceTick, STATS_URL,
-        channels,
-    },
-    live::Snapshot,
+    events::{MULTI_STREAM, NOTIFICATIONS_STREAM, ORDERS_STREAM, PRICES_STREAM, STATS_URL},
     shell,
 };
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, Request, State},
+    extract::DefaultBodyLimit,
     http::{HeaderValue, Method, header},
     middleware,
-    response::{IntoResponse, Response},
     routing::{get, patch, post},
 };
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use tower_http::cors::CorsLayer;
 
-use crate::{AppState, api, auth, auth::CurrentUser, feeds::prices::SYMBOLS, sse};
+use crate::{AppState, api, auth, host::AppHost, sse};
 
 /// Largest request body the API reads (413 beyond): plenty for an order or a notification.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -49,9 +44,17 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(api::readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
 
+    // Pages and server functions see the host (the domain code behind the UI's actions).
+    let host = AppHost::shared(state.clone());
+    let options = state.config.leptos.clone();
     let mut router = Router::new()
         .merge(api)
-        .leptos_routes_with_handler(pages, get(render_page))
+        .leptos_routes_with_context(
+            &state,
+            pages,
+            move || provide_context(host.clone()),
+            move || shell(options.clone()),
+        )
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -78,33 +81,4 @@ fn cors(origins: &[String]) -> CorsLayer {
             header::HeaderName::from_static("last-event-id"),
             header::HeaderName::from_static("x-connection-id"),
         ])
-}
-
-/// Renders a page with what the feeds hold at this moment.
-async fn render_page(
-    State(state): State<AppState>,
-    CurrentUser(_user): CurrentUser,
-    request: Request,
-) -> Response {
-    let snapshot = snapshot(&state).await;
-    let options = state.config.leptos.clone();
-    let render = leptos_axum::render_app_to_stream_with_context(
-        move || provide_context(snapshot.clone()),
-        move || shell(options.clone()),
-    );
-    render(request).await.into_response()
-}
-
-/// The feeds' current state, for the page being rendered.
-async fn snapshot(state: &AppState) -> Snapshot {
-    let recent = state
-        .hub
-        .recent::<PriceTick>(channels::PRICES, 4 * SYMBOLS.len())
-        .await
-        .unwrap_or_default();
-    let prices = SYMBOLS
-        .iter()
-        .filter_map(|(symbol, _)| recent.iter().rev().find(|t| t.symbol == *symbol).cloned())
-        .collect();
-    Snapshot { prices }
 }

@@ -55,31 +55,40 @@ async fn stats_count_open_connections_only() {
     assert!(app.stats().await.published >= 2);
 }
 
-/// The dashboard's HTML already holds the current price and the stream URL.
+/// The dashboard's HTML already holds the current prices, the stream URL and a resume cursor.
 #[tokio::test]
-async fn dashboard_html_carries_price_and_stream_url() {
+async fn dashboard_html_carries_snapshot_stream_url_and_cursor() {
     let app = spawn_app().await;
     // Wait for the producer's first tick so the snapshot is not empty.
     let mut stream = events(app.get(PRICES_STREAM).await);
-    next_event(&mut stream).await;
+    while next_event(&mut stream).await.event != "price" {}
 
     let response = app.get("/").await;
     assert_eq!(response.status(), StatusCode::OK);
     let html = response.text().await.unwrap();
-    assert!(
-        html.contains(r#"data-stream="/api/prices/stream""#),
-        "{html}"
-    );
-    let price_shown = html
-        .split(r#"data-testid="price""#)
+    assert!(html.contains(r#"data-stream="/api/stream""#), "{html}");
+    let cursor = html
+        .split(r#"data-cursor=""#)
         .nth(1)
-        .and_then(|rest| rest.split('>').nth(1))
-        .and_then(|text| text.split('<').next())
+        .and_then(|rest| rest.split('"').next())
         .unwrap_or_default();
     assert!(
-        price_shown.parse::<f64>().is_ok_and(|p| p > 0.0),
-        "price in the HTML: {price_shown:?}"
+        cursor.starts_with(app.state.hub.epoch()) && cursor.contains(":prices="),
+        "cursor {cursor:?}"
     );
+    let prices: Vec<&str> = html
+        .split(r#"data-testid="price""#)
+        .skip(1)
+        .filter_map(|rest| rest.split('>').nth(1))
+        .filter_map(|text| text.split('<').next())
+        .collect();
+    assert_eq!(prices.len(), 3, "one tile per symbol: {prices:?}");
+    for price in prices {
+        assert!(
+            price.parse::<f64>().is_ok_and(|p| p > 0.0),
+            "price {price:?}"
+        );
+    }
 }
 
 /// Unknown pages are a 404 page, not a 200 or a panic.

@@ -147,7 +147,12 @@ fn missing_chromium() -> String {
 /// The browser the tests drive: `CHROMIUM_PATH`, or Chromium where Debian puts it.
 pub fn chromium_path() -> Result<PathBuf> {
     if let Some(path) = env::var_os("CHROMIUM_PATH") {
-        return Ok(path.into());
+        let path = PathBuf::from(path);
+        return if path.exists() {
+            Ok(path)
+        } else {
+            Err(format!("CHROMIUM_PATH={} does not exist", path.display()))
+        };
     }
     CHROMIUM_CANDIDATES
         .iter()

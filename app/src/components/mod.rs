@@ -1,7 +1,22 @@
-//! Reusable pieces of the dashboard.
+//! The dashboard's pieces. Each takes signals; the page owns the state and folds the live
+//! events into it (see `pages::dashboard`).
 
-mod live_price;
+mod connection_badge;
+mod jobs;
+mod notifications;
+mod orders;
+mod price_tile;
+mod session;
+mod sparkline;
 mod status_badge;
+mod version_banner;
 
-pub use live_price::LivePrice;
+pub use connection_badge::ConnectionBadge;
+pub use jobs::JobDemo;
+pub use notifications::{NotificationBell, SendNotificationForm, Toasts};
+pub use orders::{OrderForm, OrderTable};
+pub use price_tile::PriceTile;
+pub use session::SessionPanel;
+pub use sparkline::Sparkline;
 pub use status_badge::StatusBadge;
+pub use version_banner::VersionBanner;

@@ -1,9 +1,9 @@
-//! A small pill that tells whether a stream is connecting, live or reconnecting.
+//! A pill that tells whether the stream is connecting, live, reconnecting or closed.
 
 use crate::live::StreamStatus;
 use leptos::prelude::*;
 
-/// Shows `status` as a coloured pill; `data-status` carries the same word for tests and CSS.
+/// Shows `status` as a coloured pill; `data-status` carries its label for tests and CSS.
 #[component]
 pub fn StatusBadge(#[prop(into)] status: Signal<StreamStatus>) -> impl IntoView {
     view! {
@@ -14,7 +14,7 @@ pub fn StatusBadge(#[prop(into)] status: Signal<StreamStatus>) -> impl IntoView 
             role="status"
         >
             <span class="status-dot" aria-hidden="true"></span>
-            {move || status.get().label()}
+            {move || status.get().text()}
         </span>
     }
 }

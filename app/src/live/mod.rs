@@ -1,20 +1,50 @@
-//! The client side of streams: the snapshot the server renders into the page and the
-//! connection status every live component shows.
+//! The client side of streams.
 //!
-//! The server provides a [`Snapshot`] as request context while it renders a page; components
-//! read it through [`SharedValue`](leptos::prelude::SharedValue), which serialises it into the
-//! HTML so that hydration reads it back instead of asking the server again.
+//! - [`connection`]: one EventSource per tab, shared through context, carrying every channel
+//!   the mounted components need; reconnects with backoff and resumes from the last id seen.
+//! - [`channel`]: `use_channel::<T>(name)`: signals for one event type on one channel.
+//! - [`status`]: connecting / live / reconnecting (attempt n) / closed.
+//! - [`backoff`]: the reconnect delays.
+//!
+//! The server renders each page with a [`Snapshot`] (the current state plus the stream URL and
+//! a cursor taken *before* that state was read); the client subscribes from that cursor, so an
+//! event published between render and subscribe is replayed, never lost, and applied
+//! idempotently, so never shown twice.
 
+pub mod backoff;
+pub mod channel;
+pub mod connection;
 mod status;
 
+pub use channel::{Channel, use_channel, use_channel_events};
+pub use connection::{LiveConnection, provide_live_connection, use_live_connection};
 pub use status::StreamStatus;
 
-use crate::events::PriceTick;
+use crate::events::{Notification, Order, PriceTick};
 use serde::{Deserialize, Serialize};
 
-/// Current state of the feeds at the moment the server renders a page.
+/// Where and from which point the page's stream resumes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StreamInfo {
+    /// The multiplexed endpoint.
+    pub url: String,
+    /// Channels the snapshot covers.
+    pub channels: Vec<String>,
+    /// Resume position taken before the snapshot's state was read.
+    pub cursor: String,
+    /// The server's build; a stream announcing another one means a redeploy.
+    pub build: String,
+}
+
+/// The state of the feeds when the server rendered the page (or answered a refetch).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
-    /// The latest tick of each symbol the producer has published.
+    pub user: Option<String>,
+    pub stream: StreamInfo,
+    /// Recent ticks per symbol, oldest first (for the sparklines).
     pub prices: Vec<PriceTick>,
+    /// The newest orders, newest first.
+    pub orders: Vec<Order>,
+    /// The user's recent notifications, oldest first.
+    pub notifications: Vec<Notification>,
 }

@@ -1,27 +1,16 @@
 //! One component per route.
 
-use crate::components::LivePrice;
+mod dashboard;
+mod streams;
+
+pub use dashboard::Dashboard;
+pub use streams::Streams;
+
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// `/`: the live dashboard.
-#[component]
-pub fn Dashboard() -> impl IntoView {
-    view! {
-        <section class="page">
-            <h1>"Dashboard"</h1>
-            <p class="lede">
-                "Rendered on the server with the current price, then kept live over Server-Sent Events."
-            </p>
-            <div class="grid">
-                <LivePrice symbol="ACME"/>
-            </div>
-        </section>
-    }
-}
-
-/// `/about`: a page without streams; navigating here unmounts the dashboard and closes its
-/// EventSource.
+/// `/about`: a page without streams; navigating here unmounts the dashboard, which drops its
+/// subscriptions and so closes the tab's EventSource.
 #[component]
 pub fn About() -> impl IntoView {
     view! {
@@ -36,7 +25,7 @@ pub fn About() -> impl IntoView {
     }
 }
 
-/// Any other path.
+/// Any other path (404).
 #[component]
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]

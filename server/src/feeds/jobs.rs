@@ -9,20 +9,11 @@ use std::{
     time::Duration,
 };
 
+pub use app::events::JobStarted;
 use app::events::{JobComplete, Progress, channels};
-use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::hub::Hub;
-
-/// What `POST /api/jobs` answers.
-#[derive(Clone, Debug, Serialize)]
-pub struct JobStarted {
-    pub job: String,
-    pub channel: String,
-    /// Subscribe with this cursor to receive the job's events from its very first one.
-    pub cursor: String,
-}
 
 /// Progress steps per job (0, 5, …, 100).
 const STEP: u8 = 5;

@@ -4,13 +4,15 @@
 //! - [`orders`]: the order book behind `POST/PATCH /api/orders`, and an optional
 //!   [`order_simulator`] that trades on it;
 //! - [`notifications`]: messages to one user;
-//! - [`jobs`]: a long job streaming its progress.
+//! - [`jobs`]: a long job streaming its progress;
+//! - [`stats`]: the hub's own numbers, every second.
 
 pub mod jobs;
 pub mod notifications;
 pub mod order_simulator;
 pub mod orders;
 pub mod prices;
+pub mod stats;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -24,6 +26,11 @@ pub fn spawn_all(state: &AppState) {
     tokio::spawn(prices::run(
         state.hub.clone(),
         state.config.price_interval,
+        state.shutdown.clone(),
+    ));
+    tokio::spawn(stats::run(
+        state.hub.clone(),
+        stats::INTERVAL,
         state.shutdown.clone(),
     ));
     if let Some(every) = state.config.order_simulator {

@@ -7,21 +7,12 @@
 
 use std::{collections::BTreeMap, sync::Mutex};
 
-use app::events::{Order, OrderCreated, OrderStatus, OrderUpdated, Side, channels};
+pub use app::events::NewOrder;
+use app::events::{Order, OrderCreated, OrderStatus, OrderUpdated, channels};
 use serde::Deserialize;
 
 use super::now_ms;
 use crate::hub::{ConnectionId, Hub, HubError};
-
-/// Body of `POST /api/orders`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewOrder {
-    pub symbol: String,
-    pub side: Side,
-    pub quantity: u32,
-    pub price: f64,
-}
 
 /// Body of `PATCH /api/orders/{id}`.
 #[derive(Clone, Debug, Deserialize)]
@@ -53,27 +44,26 @@ impl std::fmt::Display for OrderError {
     }
 }
 
-impl NewOrder {
-    fn validate(&self) -> Result<(), OrderError> {
-        let symbol_ok = (1..=8).contains(&self.symbol.len())
-            && self.symbol.bytes().all(|b| b.is_ascii_uppercase());
-        if !symbol_ok {
-            return Err(OrderError::Invalid(
-                "symbol: 1 to 8 capital letters, e.g. ACME".into(),
-            ));
-        }
-        if !(1..=1_000_000).contains(&self.quantity) {
-            return Err(OrderError::Invalid(
-                "quantity: a whole number from 1 to 1000000".into(),
-            ));
-        }
-        if !(self.price.is_finite() && self.price > 0.0 && self.price <= 1e9) {
-            return Err(OrderError::Invalid(
-                "price: a positive number up to 1e9".into(),
-            ));
-        }
-        Ok(())
+/// Checks an order's fields; the reason names the field.
+fn validate(new: &NewOrder) -> Result<(), OrderError> {
+    let symbol_ok =
+        (1..=8).contains(&new.symbol.len()) && new.symbol.bytes().all(|b| b.is_ascii_uppercase());
+    if !symbol_ok {
+        return Err(OrderError::Invalid(
+            "symbol: 1 to 8 capital letters, e.g. ACME".into(),
+        ));
     }
+    if !(1..=1_000_000).contains(&new.quantity) {
+        return Err(OrderError::Invalid(
+            "quantity: a whole number from 1 to 1000000".into(),
+        ));
+    }
+    if !(new.price.is_finite() && new.price > 0.0 && new.price <= 1e9) {
+        return Err(OrderError::Invalid(
+            "price: a positive number up to 1e9".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Orders by id. The lock is never held across an await.
@@ -91,7 +81,7 @@ impl OrderBook {
         new: NewOrder,
         except: Option<ConnectionId>,
     ) -> Result<Order, OrderError> {
-        new.validate()?;
+        validate(&new)?;
         let order = {
             let mut orders = self.lock();
             let id = orders.keys().next_back().map_or(1, |last| last + 1);
@@ -172,6 +162,7 @@ impl OrderBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use app::events::Side;
 
     fn order(symbol: &str, quantity: u32, price: f64) -> NewOrder {
         NewOrder {
@@ -195,9 +186,9 @@ mod tests {
             (order("ACME", 1, f64::NAN), "price"),
             (order("ACME", 1, -3.0), "price"),
         ] {
-            let err = bad.validate().unwrap_err().to_string();
+            let err = validate(&bad).unwrap_err().to_string();
             assert!(err.starts_with(field), "{err}");
         }
-        assert!(order("ACME", 10, 101.5).validate().is_ok());
+        assert!(validate(&order("ACME", 10, 101.5)).is_ok());
     }
 }

@@ -118,6 +118,9 @@ pub trait Backend: Send + Sync + 'static {
         after: Option<u64>,
     ) -> BoxFuture<'a, Result<Feed, BackendError>>;
 
+    /// The channel's last id (0 before its first event).
+    fn head<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<u64, BackendError>>;
+
     /// The newest `n` events of `channel`, oldest first.
     fn recent<'a>(
         &'a self,

@@ -164,6 +164,11 @@ impl Backend for Memory {
         futures_util::future::ready(Ok(feed)).boxed()
     }
 
+    fn head<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<u64, BackendError>> {
+        let head = self.channel(channel).lock().last_id;
+        futures_util::future::ready(Ok(head)).boxed()
+    }
+
     fn recent<'a>(
         &'a self,
         channel: &'a str,

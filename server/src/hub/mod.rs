@@ -225,6 +225,22 @@ impl Hub {
         Ok(self.recent(channel, 1).await?.pop())
     }
 
+    /// A cursor standing at the current head of each of `channels`: what a page rendered now
+    /// has seen. Take it *before* reading the state you render, so that an event published
+    /// in between is replayed to the client (which applies events idempotently) rather than
+    /// lost.
+    pub async fn cursor(&self, channels: &[String]) -> Result<Cursor, HubError> {
+        let mut cursor = Cursor::new(self.epoch());
+        for channel in channels {
+            if self.registry.resolve(channel).is_none() {
+                return Err(HubError::UnknownChannel(channel.clone()));
+            }
+            let head = self.backend.head(channel).await?;
+            cursor.positions.insert(channel.clone(), head);
+        }
+        Ok(cursor)
+    }
+
     /// Names the history this hub's ids belong to.
     pub fn epoch(&self) -> &str {
         self.backend.epoch()

@@ -117,6 +117,7 @@ impl Stats {
             .map(|(channel, n)| (channel.to_string(), *n))
             .collect();
         StreamStats {
+            at_ms: 0,
             connections: self.connections.load(Ordering::Relaxed),
             channels: subscribers.len(),
             subscribers,

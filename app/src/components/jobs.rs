@@ -1,0 +1,69 @@
+//! The progress demo: start a job, watch its bar fill from its stream, see it complete.
+
+use leptos::prelude::*;
+
+use crate::{
+    actions::{StartJob, error_text},
+    events::{JobComplete, JobStarted, Progress},
+    live::use_channel,
+};
+
+#[component]
+pub fn JobDemo() -> impl IntoView {
+    let start = ServerAction::<StartJob>::new();
+    let job = move || start.value().get().and_then(|r| r.ok());
+    let failed = move || {
+        start
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| error_text(&e))
+    };
+    view! {
+        <section class="card job" data-testid="job">
+            <header class="card-header">
+                <h2>"Background job"</h2>
+                <button disabled=start.pending() on:click=move |_| {
+                    start.dispatch(StartJob {});
+                }>"Start a job"</button>
+            </header>
+            {move || job().map(|job| view! { <JobProgress job/> })}
+            <Show when=move || failed().is_some()>
+                <p class="error" role="alert">{failed}</p>
+            </Show>
+        </section>
+    }
+}
+
+/// Subscribes to one job's channel while mounted.
+#[component]
+fn JobProgress(job: JobStarted) -> impl IntoView {
+    let progress = use_channel::<Progress>(job.channel.clone());
+    let complete = use_channel::<JobComplete>(job.channel.clone());
+    let done = move || complete.latest.get().is_some();
+    let percent = move || {
+        if done() {
+            100
+        } else {
+            progress.latest.get().map_or(0, |p| p.percent)
+        }
+    };
+    view! {
+        <div class="progress" data-testid="progress" data-done=move || done().to_string()>
+            <div
+                class="bar"
+                role="progressbar"
+                aria-valuemin="0"
+                aria-valuemax="100"
+                aria-valuenow=percent
+                style=move || format!("width: {}%", percent())
+            ></div>
+        </div>
+        <p class="muted">
+            {job.job} ": "
+            <span data-testid="progress-text">
+                {move || if done() { "complete".to_string() } else { format!("{}%", percent()) }}
+            </span>
+        </p>
+    }
+}

@@ -1,0 +1,187 @@
+//! The order table (created rows slide in, updated rows flash) and the form that places orders.
+
+use leptos::prelude::*;
+
+use crate::{
+    actions::{PlaceOrder, SetOrderStatus, error_text},
+    events::{Order, OrderStatus, Side},
+};
+
+/// `orders`, newest first, with fill / cancel buttons on open ones.
+#[component]
+pub fn OrderTable(#[prop(into)] orders: Signal<Vec<Order>>) -> impl IntoView {
+    let set_status = ServerAction::<SetOrderStatus>::new();
+    let failed = move || {
+        set_status
+            .value()
+            .get()
+            .and_then(|result| result.err())
+            .map(|err| error_text(&err))
+    };
+    view! {
+        <section class="card orders" data-testid="orders">
+            <header class="card-header">
+                <h2>"Orders"</h2>
+                <span class="muted">{move || format!("{} shown", orders.with(Vec::len))}</span>
+            </header>
+            <Show when=move || failed().is_some()>
+                <p class="error" role="alert">{failed}</p>
+            </Show>
+            <div class="table-wrap">
+                <table>
+                    <thead>
+                        <tr>
+                            <th>"#"</th>
+                            <th>"Symbol"</th>
+                            <th>"Side"</th>
+                            <th class="num">"Qty"</th>
+                            <th class="num">"Price"</th>
+                            <th>"Status"</th>
+                            <th>"By"</th>
+                            <th></th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        // Keyed by id and last update: an updated order is a new row, so its
+                        // CSS animation (flash) plays; a new order slides in.
+                        <For
+                            each=move || orders.get()
+                            key=|order| (order.id, order.updated_at_ms, order.status)
+                            let(order)
+                        >
+                            <OrderRow order set_status/>
+                        </For>
+                    </tbody>
+                </table>
+                <Show when=move || orders.with(Vec::is_empty)>
+                    <p class="muted empty">"No orders yet."</p>
+                </Show>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn OrderRow(order: Order, set_status: ServerAction<SetOrderStatus>) -> impl IntoView {
+    let id = order.id;
+    let status = format!("{:?}", order.status).to_lowercase();
+    let open = order.status == OrderStatus::Open;
+    let pending = set_status.pending();
+    let change = move |status: OrderStatus| {
+        set_status.dispatch(SetOrderStatus { id, status });
+    };
+    view! {
+        <tr
+            data-testid="order-row"
+            data-order=id
+            data-status=status.clone()
+            class=if open { "row-new" } else { "row-updated" }
+        >
+            <td>{id}</td>
+            <td>{order.symbol}</td>
+            <td class=format!("side-{:?}", order.side).to_lowercase()>
+                {format!("{:?}", order.side).to_lowercase()}
+            </td>
+            <td class="num">{order.quantity}</td>
+            <td class="num">{format!("{:.2}", order.price)}</td>
+            <td><span class=format!("pill pill-{status}")>{status.clone()}</span></td>
+            <td class="muted">{order.owner}</td>
+            <td class="actions">
+                <Show when=move || open>
+                    <button disabled=pending on:click=move |_| change(OrderStatus::Filled)>
+                        "Fill"
+                    </button>
+                    <button
+                        class="secondary"
+                        disabled=pending
+                        on:click=move |_| change(OrderStatus::Cancelled)
+                    >
+                        "Cancel"
+                    </button>
+                </Show>
+            </td>
+        </tr>
+    }
+}
+
+/// Places an order; shows the server's reason when it is refused.
+#[component]
+pub fn OrderForm(on_placed: Callback<Order>) -> impl IntoView {
+    let place = ServerAction::<PlaceOrder>::new();
+    let symbol = RwSignal::new("ACME".to_string());
+    let side = RwSignal::new(Side::Buy);
+    let quantity = RwSignal::new("10".to_string());
+    let price = RwSignal::new("100.00".to_string());
+    let invalid = RwSignal::new(None::<String>);
+
+    Effect::new(move |_| {
+        if let Some(Ok(order)) = place.value().get() {
+            on_placed.run(order);
+        }
+    });
+    let failed = move || {
+        invalid.get().or_else(|| {
+            place
+                .value()
+                .get()
+                .and_then(|r| r.err())
+                .map(|e| error_text(&e))
+        })
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (Ok(quantity), Ok(price)) = (
+            quantity.get_untracked().trim().parse::<u32>(),
+            price.get_untracked().trim().parse::<f64>(),
+        ) else {
+            invalid.set(Some("quantity and price must be numbers".into()));
+            return;
+        };
+        invalid.set(None);
+        place.dispatch(PlaceOrder {
+            symbol: symbol.get_untracked().trim().to_uppercase(),
+            side: side.get_untracked(),
+            quantity,
+            price,
+        });
+    };
+    view! {
+        <form class="card form" data-testid="order-form" on:submit=submit>
+            <h2>"Place an order"</h2>
+            <div class="row">
+                <label>
+                    "Symbol"
+                    <input name="symbol" bind:value=symbol maxlength="8" required/>
+                </label>
+                <label>
+                    "Side"
+                    <select
+                        name="side"
+                        on:change=move |ev| {
+                            side.set(if event_target_value(&ev) == "sell" { Side::Sell } else { Side::Buy })
+                        }
+                    >
+                        <option value="buy">"buy"</option>
+                        <option value="sell">"sell"</option>
+                    </select>
+                </label>
+            </div>
+            <div class="row">
+                <label>
+                    "Quantity"
+                    <input name="quantity" inputmode="numeric" bind:value=quantity required/>
+                </label>
+                <label>
+                    "Price"
+                    <input name="price" inputmode="decimal" bind:value=price required/>
+                </label>
+            </div>
+            <button type="submit" disabled=place.pending()>
+                {move || if place.pending().get() { "Placing…" } else { "Place order" }}
+            </button>
+            <Show when=move || failed().is_some()>
+                <p class="error" role="alert">{failed}</p>
+            </Show>
+        </form>
+    }
+}

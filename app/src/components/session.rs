@@ -1,0 +1,52 @@
+//! Demo sign-in and sign-out.
+
+use leptos::prelude::*;
+
+use crate::actions::{SignIn, SignOut, error_text};
+
+/// Shows who is signed in with a sign-out button, or buttons to sign in as a demo user.
+/// `on_change` runs after either succeeds (the page then reloads its snapshot).
+#[component]
+pub fn SessionPanel(user: Option<String>, on_change: Callback<()>) -> impl IntoView {
+    let sign_in = ServerAction::<SignIn>::new();
+    let sign_out = ServerAction::<SignOut>::new();
+    Effect::new(move |_| {
+        if matches!(sign_in.value().get(), Some(Ok(())))
+            || matches!(sign_out.value().get(), Some(Ok(())))
+        {
+            on_change.run(());
+        }
+    });
+    let failed = move || {
+        sign_in
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .or_else(|| sign_out.value().get().and_then(|r| r.err()))
+            .map(|e| error_text(&e))
+    };
+    let pending = move || sign_in.pending().get() || sign_out.pending().get();
+    view! {
+        <div class="session" data-testid="session">
+            {match user {
+                Some(user) => view! {
+                    <span class="who">"Signed in as " <strong data-testid="user">{user}</strong></span>
+                    <button class="secondary" disabled=pending on:click=move |_| {
+                        sign_out.dispatch(SignOut {});
+                    }>"Sign out"</button>
+                }.into_any(),
+                None => view! {
+                    <span class="who muted">"Sign in as"</span>
+                    {["alice", "bob", "carol"].map(|name| view! {
+                        <button disabled=pending on:click=move |_| {
+                            sign_in.dispatch(SignIn { user: name.to_string() });
+                        }>{name}</button>
+                    })}
+                }.into_any(),
+            }}
+            <Show when=move || failed().is_some()>
+                <span class="error" role="alert">{failed}</span>
+            </Show>
+        </div>
+    }
+}

@@ -1,0 +1,56 @@
+//! A tiny SVG line chart; no chart library needed.
+
+use leptos::prelude::*;
+
+const WIDTH: f64 = 240.0;
+const HEIGHT: f64 = 56.0;
+
+/// The polyline points for `values` scaled into the viewBox (flat line when all are equal).
+pub fn points(values: &[f64]) -> String {
+    if values.len() < 2 {
+        return String::new();
+    }
+    let (min, max) = values
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+    let span = if max > min { max - min } else { 1.0 };
+    let step = WIDTH / (values.len() - 1) as f64;
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let x = i as f64 * step;
+            // Two pixels of margin so the stroke is not clipped.
+            let y = 2.0 + (HEIGHT - 4.0) * (1.0 - (v - min) / span);
+            format!("{x:.1},{y:.1}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[component]
+pub fn Sparkline(#[prop(into)] values: Signal<Vec<f64>>) -> impl IntoView {
+    view! {
+        <svg
+            class="sparkline"
+            viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+            preserveAspectRatio="none"
+            aria-hidden="true"
+        >
+            <polyline points=move || values.with(|v| points(v))></polyline>
+        </svg>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Extremes touch the margins; fewer than two values draw nothing.
+    #[test]
+    fn scales_into_the_box() {
+        assert_eq!(points(&[1.0]), "");
+        assert_eq!(points(&[1.0, 3.0]), "0.0,54.0 240.0,2.0");
+        assert_eq!(points(&[5.0, 5.0, 5.0]), "0.0,54.0 120.0,54.0 240.0,54.0");
+    }
+}

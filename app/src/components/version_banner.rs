@@ -1,0 +1,34 @@
+//! Deploy reload for dashboards left open on a wall screen: when a stream announces a build
+//! other than the page's, say so and reload.
+
+use leptos::prelude::*;
+
+use crate::live::use_live_connection;
+
+/// How long the banner shows before the page reloads.
+#[cfg(feature = "hydrate")]
+const RELOAD_AFTER_MS: u64 = 1_500;
+
+#[component]
+pub fn VersionBanner() -> impl IntoView {
+    let new_build = use_live_connection().new_build();
+    Effect::new(move |_| {
+        if new_build.get().is_some() {
+            #[cfg(feature = "hydrate")]
+            set_timeout(
+                || {
+                    let _ = window().location().reload();
+                },
+                std::time::Duration::from_millis(RELOAD_AFTER_MS),
+            );
+        }
+    });
+    view! {
+        <Show when=move || new_build.get().is_some()>
+            <div class="banner" role="status" data-testid="new-version">
+                "A new version is available (" {move || new_build.get().unwrap_or_default()}
+                "); reloading…"
+            </div>
+        </Show>
+    }
+}

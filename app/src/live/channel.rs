@@ -1,0 +1,87 @@
+//! `use_channel::<T>(name)`: one event type on one channel, as signals.
+//!
+//! The payload type is the very type the server publishes (`app::events`), decoded with serde;
+//! a frame that does not decode is logged and skipped. The subscription lives as long as the
+//! calling component: on unmount it is dropped (`on_cleanup`), and with it the channel when no
+//! other component needs it.
+
+use std::collections::VecDeque;
+
+use leptos::prelude::*;
+
+use super::{StreamStatus, use_live_connection};
+use crate::events::LiveEvent;
+
+/// How many recent events [`Channel::recent`] keeps.
+pub const RECENT: usize = 50;
+
+/// Signals for one event type on one channel.
+pub struct Channel<T: Send + Sync + 'static> {
+    /// The newest event, if any arrived since mounting.
+    pub latest: ReadSignal<Option<T>>,
+    /// The newest [`RECENT`] events, oldest first.
+    pub recent: ReadSignal<VecDeque<T>>,
+    /// The tab's connection status.
+    pub status: Signal<StreamStatus>,
+}
+
+impl<T: Send + Sync + 'static> Clone for Channel<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for Channel<T> {}
+
+/// Subscribes the calling component to events of type `T` on `channel`.
+pub fn use_channel<T: LiveEvent>(channel: impl Into<String>) -> Channel<T> {
+    let (latest, set_latest) = signal(None::<T>);
+    let (recent, set_recent) = signal(VecDeque::<T>::new());
+    use_channel_events::<T>(channel, move |event: T| {
+        set_recent.update(|r| {
+            if r.len() == RECENT {
+                r.pop_front();
+            }
+            r.push_back(event.clone());
+        });
+        set_latest.set(Some(event));
+    });
+    Channel {
+        latest,
+        recent,
+        status: use_live_connection().status(),
+    }
+}
+
+/// Calls `on_event` with every event of type `T` on `channel`, for components that fold events
+/// into their own state (upserting orders, say).
+pub fn use_channel_events<T: LiveEvent>(
+    channel: impl Into<String>,
+    on_event: impl Fn(T) + 'static,
+) {
+    let channel: String = channel.into();
+    let connection = use_live_connection();
+    connection.want(&channel);
+
+    #[cfg(feature = "hydrate")]
+    let listener = {
+        let deliver =
+            std::rc::Rc::new(move |data: &serde_json::Value| {
+                match serde_json::from_value::<T>(data.clone()) {
+                    Ok(event) => on_event(event),
+                    Err(err) => {
+                        leptos::logging::warn!("skipping a {} that does not decode: {err}", T::NAME)
+                    }
+                }
+            });
+        connection.listen(&channel, T::NAME, deliver)
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let _ = on_event;
+
+    on_cleanup(move || {
+        #[cfg(feature = "hydrate")]
+        connection.unlisten(listener);
+        connection.release(&channel);
+    });
+}

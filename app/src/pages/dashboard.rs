@@ -1,0 +1,275 @@
+//! `/`: the live dashboard. The server renders it from a [`Snapshot`] (prices, orders, the
+//! user's notifications, the stream URL and cursor); the client hydrates from the same
+//! snapshot, subscribes from its cursor, and folds live events into the state. Folding is
+//! idempotent (upsert by id, skip what is not newer), so an event that is both in the snapshot
+//! and replayed shows once. A `resync` refetches the snapshot.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+
+use crate::{
+    actions::{error_text, live_snapshot},
+    components::{
+        ConnectionBadge, JobDemo, NotificationBell, OrderForm, OrderTable, PriceTile,
+        SendNotificationForm, SessionPanel, Toasts,
+    },
+    events::{Notification, Order, OrderCreated, OrderUpdated, PriceTick, channels},
+    live::{Snapshot, use_channel_events, use_live_connection},
+};
+
+/// Ticks kept per symbol for its sparkline.
+const SPARKLINE_POINTS: usize = 60;
+/// Orders kept in the table.
+const ORDERS_SHOWN: usize = 20;
+/// How long a toast stays.
+#[cfg(feature = "hydrate")]
+const TOAST_MS: u64 = 6_000;
+
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let connection = use_live_connection();
+    // Rendered on the server (the route is `SsrMode::Async`, so the HTML already holds it) and
+    // read back from the page on hydration; fetched again only after a resync or a sign-in.
+    let snapshot = Resource::new(move || connection.resyncs().get(), |_| live_snapshot());
+    let reload = Callback::new(move |()| snapshot.refetch());
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading the dashboard…"</p> }>
+            {move || Suspend::new(async move {
+                match snapshot.await {
+                    Ok(snapshot) => {
+                        connection.seed(&snapshot.stream);
+                        view! { <DashboardView snapshot reload/> }.into_any()
+                    }
+                    Err(err) => view! { <p class="error">{error_text(&err)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DashboardView(snapshot: Snapshot, reload: Callback<()>) -> impl IntoView {
+    let Snapshot {
+        user,
+        stream,
+        prices,
+        orders,
+        notifications,
+    } = snapshot;
+
+    let ticks = RwSignal::new(group_ticks(prices));
+    use_channel_events::<PriceTick>(channels::PRICES, move |tick| {
+        ticks.update(|t| push_tick(t, tick));
+    });
+
+    let orders = RwSignal::new(orders);
+    let notes = RwSignal::new(notifications);
+    let unread = RwSignal::new(0usize);
+    let toasts = RwSignal::new(Vec::<Notification>::new());
+    if let Some(user) = &user {
+        use_channel_events::<OrderCreated>(channels::ORDERS, move |OrderCreated(order)| {
+            orders.update(|o| upsert_order(o, order));
+        });
+        use_channel_events::<OrderUpdated>(channels::ORDERS, move |OrderUpdated(order)| {
+            orders.update(|o| upsert_order(o, order));
+        });
+        use_channel_events::<Notification>(channels::notifications(user), move |note| {
+            let mut added = false;
+            notes.update(|n| added = add_notification(n, note.clone()));
+            if added {
+                unread.update(|u| *u += 1);
+                show_toast(toasts, note);
+            }
+        });
+    }
+    let on_placed = Callback::new(move |order: Order| orders.update(|o| upsert_order(o, order)));
+    let symbols = move || ticks.with(|t| t.keys().cloned().collect::<Vec<_>>());
+    let signed_in = user.is_some();
+
+    view! {
+        <section
+            class="page dashboard"
+            data-stream=stream.url.clone()
+            data-cursor=stream.cursor.clone()
+            data-build=stream.build.clone()
+        >
+            <div class="page-head">
+                <div>
+                    <h1>"Dashboard"</h1>
+                    <p class="lede">"Live prices, orders and notifications over Server-Sent Events."</p>
+                </div>
+                <div class="head-tools">
+                    <ConnectionBadge/>
+                    {signed_in.then(|| view! { <NotificationBell notifications=notes unread/> })}
+                    <SessionPanel user=user.clone() on_change=reload/>
+                </div>
+            </div>
+            <div class="grid prices">
+                <For each=symbols key=|s| s.clone() let(symbol)>
+                    <PriceTile
+                        symbol=symbol.clone()
+                        ticks=Signal::derive(move || {
+                            ticks.with(|t| t.get(&symbol).cloned().unwrap_or_default())
+                        })
+                    />
+                </For>
+            </div>
+            {if signed_in {
+                view! {
+                    <div class="columns">
+                        <OrderTable orders/>
+                        <aside class="side">
+                            <OrderForm on_placed/>
+                            <SendNotificationForm/>
+                            <JobDemo/>
+                        </aside>
+                    </div>
+                }
+                    .into_any()
+            } else {
+                view! {
+                    <div class="card hint" data-testid="sign-in-hint">
+                        <h2>"Orders and notifications"</h2>
+                        <p class="muted">
+                            "Sign in as a demo user (top right) to see the order book, place orders and send notifications."
+                        </p>
+                    </div>
+                }
+                    .into_any()
+            }}
+            <Toasts toasts/>
+            <footer class="muted small">
+                "build " {stream.build.clone()} " · stream " {stream.url.clone()} " · channels "
+                {stream.channels.join(", ")}
+            </footer>
+        </section>
+    }
+}
+
+fn show_toast(toasts: RwSignal<Vec<Notification>>, note: Notification) {
+    let id = note.id;
+    toasts.update(|t| t.push(note));
+    #[cfg(feature = "hydrate")]
+    set_timeout(
+        move || toasts.update(|t| t.retain(|n| n.id != id)),
+        std::time::Duration::from_millis(TOAST_MS),
+    );
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
+
+/// Ticks per symbol, oldest first, at most [`SPARKLINE_POINTS`] each.
+fn group_ticks(ticks: Vec<PriceTick>) -> BTreeMap<String, Vec<PriceTick>> {
+    let mut grouped = BTreeMap::new();
+    for tick in ticks {
+        push_tick(&mut grouped, tick);
+    }
+    grouped
+}
+
+/// Appends `tick` unless its symbol already has it or a newer one (a replayed duplicate).
+fn push_tick(grouped: &mut BTreeMap<String, Vec<PriceTick>>, tick: PriceTick) {
+    let ticks = grouped.entry(tick.symbol.clone()).or_default();
+    if ticks.last().is_some_and(|last| last.at_ms >= tick.at_ms) {
+        return;
+    }
+    ticks.push(tick);
+    if ticks.len() > SPARKLINE_POINTS {
+        ticks.remove(0);
+    }
+}
+
+/// Inserts or replaces `order` (newest first), unless what we hold is newer.
+fn upsert_order(orders: &mut Vec<Order>, order: Order) {
+    match orders.iter_mut().find(|o| o.id == order.id) {
+        Some(held) if held.updated_at_ms > order.updated_at_ms => {}
+        Some(held) => *held = order,
+        None => {
+            orders.push(order);
+            orders.sort_by_key(|o| std::cmp::Reverse(o.id));
+            orders.truncate(ORDERS_SHOWN);
+        }
+    }
+}
+
+/// Adds `note` unless it is already there; says whether it was new.
+fn add_notification(notes: &mut Vec<Notification>, note: Notification) -> bool {
+    if notes.iter().any(|n| n.id == note.id) {
+        return false;
+    }
+    notes.push(note);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{OrderStatus, Side};
+
+    fn tick(symbol: &str, at_ms: u64) -> PriceTick {
+        PriceTick {
+            symbol: symbol.into(),
+            price: at_ms as f64,
+            change: 0.0,
+            at_ms,
+        }
+    }
+
+    fn order(id: u64, updated_at_ms: u64, status: OrderStatus) -> Order {
+        Order {
+            id,
+            symbol: "ACME".into(),
+            side: Side::Buy,
+            quantity: 1,
+            price: 1.0,
+            status,
+            owner: "alice".into(),
+            updated_at_ms,
+        }
+    }
+
+    /// A tick seen twice (snapshot and replay) is kept once; the window is bounded.
+    #[test]
+    fn ticks_are_idempotent_and_bounded() {
+        let mut grouped = group_ticks(vec![tick("A", 1), tick("B", 1), tick("A", 2)]);
+        push_tick(&mut grouped, tick("A", 2));
+        push_tick(&mut grouped, tick("A", 1));
+        assert_eq!(grouped["A"].len(), 2);
+        for at in 3..200 {
+            push_tick(&mut grouped, tick("A", at));
+        }
+        assert_eq!(grouped["A"].len(), SPARKLINE_POINTS);
+        assert_eq!(grouped["A"].last().unwrap().at_ms, 199);
+    }
+
+    /// Orders upsert by id, newest first; an older copy never overwrites a newer one.
+    #[test]
+    fn orders_upsert_by_id() {
+        let mut orders = vec![];
+        upsert_order(&mut orders, order(1, 10, OrderStatus::Open));
+        upsert_order(&mut orders, order(2, 11, OrderStatus::Open));
+        upsert_order(&mut orders, order(1, 20, OrderStatus::Filled));
+        upsert_order(&mut orders, order(1, 10, OrderStatus::Open));
+        upsert_order(&mut orders, order(2, 11, OrderStatus::Open));
+        assert_eq!(orders.iter().map(|o| o.id).collect::<Vec<_>>(), vec![2, 1]);
+        assert_eq!(orders[1].status, OrderStatus::Filled);
+    }
+
+    /// A notification seen twice is added once.
+    #[test]
+    fn notifications_dedupe_by_id() {
+        let note = Notification {
+            id: 7,
+            from: "a".into(),
+            to: "b".into(),
+            title: "t".into(),
+            body: String::new(),
+            at_ms: 0,
+        };
+        let mut notes = vec![];
+        assert!(add_notification(&mut notes, note.clone()));
+        assert!(!add_notification(&mut notes, note));
+        assert_eq!(notes.len(), 1);
+    }
+}

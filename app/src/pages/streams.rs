@@ -1,0 +1,108 @@
+//! `/streams`: the hub's own numbers, live, built with the same hook as the dashboard.
+
+use leptos::prelude::*;
+
+use crate::{
+    components::ConnectionBadge,
+    events::{StreamStats, channels},
+    live::use_channel,
+};
+
+/// Events per second between the two newest stats samples.
+pub fn events_per_second(recent: &[StreamStats]) -> Option<f64> {
+    let [.., before, now] = recent else {
+        return None;
+    };
+    let seconds = now.at_ms.checked_sub(before.at_ms)? as f64 / 1000.0;
+    (seconds > 0.0).then(|| now.published.saturating_sub(before.published) as f64 / seconds)
+}
+
+#[component]
+pub fn Streams() -> impl IntoView {
+    let stats = use_channel::<StreamStats>(channels::STATS);
+    let latest = move || stats.latest.get().unwrap_or_default();
+    let rate = move || {
+        stats
+            .recent
+            .with(|r| {
+                let newest: Vec<StreamStats> =
+                    r.iter().skip(r.len().saturating_sub(2)).cloned().collect();
+                events_per_second(&newest)
+            })
+            .map_or_else(|| "—".to_string(), |r| format!("{r:.1}"))
+    };
+    let subscribers = move || {
+        let rows: Vec<(String, usize)> = latest().subscribers.into_iter().collect();
+        rows
+    };
+    let number = |label: &'static str, value: Signal<String>, id: &'static str| {
+        view! {
+            <div class="card stat">
+                <span class="muted">{label}</span>
+                <strong data-testid=id>{value}</strong>
+            </div>
+        }
+    };
+    view! {
+        <section class="page">
+            <div class="page-head">
+                <div>
+                    <h1>"Streams"</h1>
+                    <p class="lede">"What the hub is doing, published every second on the stats channel."</p>
+                </div>
+                <ConnectionBadge/>
+            </div>
+            <div class="grid stats">
+                {number("Connections", Signal::derive(move || latest().connections.to_string()), "stat-connections")}
+                {number("Active channels", Signal::derive(move || latest().channels.to_string()), "stat-channels")}
+                {number("Events / s", Signal::derive(rate), "stat-rate")}
+                {number("Published", Signal::derive(move || latest().published.to_string()), "stat-published")}
+                {number("Replayed", Signal::derive(move || latest().replayed.to_string()), "stat-replayed")}
+                {number("Resynced", Signal::derive(move || latest().resynced.to_string()), "stat-resynced")}
+            </div>
+            <section class="card">
+                <h2>"Subscribers per channel"</h2>
+                <table>
+                    <thead><tr><th>"Channel"</th><th class="num">"Subscribers"</th></tr></thead>
+                    <tbody>
+                        <For
+                            each=subscribers
+                            key=|entry| entry.clone()
+                            let(entry)
+                        >
+                            <tr data-testid="subscriber-row">
+                                <td>{entry.0}</td>
+                                <td class="num">{entry.1}</td>
+                            </tr>
+                        </For>
+                    </tbody>
+                </table>
+            </section>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(at_ms: u64, published: u64) -> StreamStats {
+        StreamStats {
+            at_ms,
+            published,
+            ..Default::default()
+        }
+    }
+
+    /// The rate comes from the two newest samples; too few or out of order gives none.
+    #[test]
+    fn rate_from_the_two_newest_samples() {
+        assert_eq!(events_per_second(&[]), None);
+        assert_eq!(events_per_second(&[at(0, 0)]), None);
+        assert_eq!(
+            events_per_second(&[at(0, 0), at(1000, 0), at(3000, 50)]),
+            Some(25.0)
+        );
+        assert_eq!(events_per_second(&[at(2000, 0), at(1000, 5)]), None);
+    }
+}
