@@ -8,16 +8,15 @@ use crate::live::{StreamStatus, use_live_connection};
 #[component]
 pub fn ConnectionBadge() -> impl IntoView {
     let connection = use_live_connection();
-    let status = connection.status();
     let offline = move || {
         matches!(
-            status.get(),
+            connection.status(),
             StreamStatus::Reconnecting(_) | StreamStatus::Closed
         )
     };
     view! {
         <div class="connection">
-            <StatusBadge status/>
+            <StatusBadge/>
             <Show when=offline>
                 <button class="link-button" on:click=move |_| connection.reconnect()>
                     "Reconnect now"
@@ -25,4 +24,5 @@ pub fn ConnectionBadge() -> impl IntoView {
             </Show>
         </div>
     }
+    .into_any()
 }

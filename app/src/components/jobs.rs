@@ -33,6 +33,7 @@ pub fn JobDemo() -> impl IntoView {
             </Show>
         </section>
     }
+    .into_any()
 }
 
 /// Subscribes to one job's channel while mounted.
@@ -66,4 +67,5 @@ fn JobProgress(job: JobStarted) -> impl IntoView {
             </span>
         </p>
     }
+    .into_any()
 }

@@ -53,6 +53,7 @@ pub fn NotificationBell(
             </Show>
         </div>
     }
+    .into_any()
 }
 
 /// New notifications, shown briefly in a corner.
@@ -69,6 +70,7 @@ pub fn Toasts(toasts: RwSignal<Vec<Notification>>) -> impl IntoView {
             </For>
         </div>
     }
+    .into_any()
 }
 
 /// Sends a notification to one of the demo users.
@@ -117,4 +119,5 @@ pub fn SendNotificationForm() -> impl IntoView {
             </Show>
         </form>
     }
+    .into_any()
 }

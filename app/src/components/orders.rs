@@ -59,6 +59,7 @@ pub fn OrderTable(#[prop(into)] orders: Signal<Vec<Order>>) -> impl IntoView {
             </div>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -102,6 +103,7 @@ fn OrderRow(order: Order, set_status: ServerAction<SetOrderStatus>) -> impl Into
             </td>
         </tr>
     }
+    .into_any()
 }
 
 /// Places an order; shows the server's reason when it is refused.
@@ -184,4 +186,5 @@ pub fn OrderForm(on_placed: Callback<Order>) -> impl IntoView {
             </Show>
         </form>
     }
+    .into_any()
 }

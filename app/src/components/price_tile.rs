@@ -35,4 +35,5 @@ pub fn PriceTile(
             <Sparkline values/>
         </section>
     }
+    .into_any()
 }

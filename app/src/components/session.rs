@@ -49,4 +49,5 @@ pub fn SessionPanel(user: Option<String>, on_change: Callback<()>) -> impl IntoV
             </Show>
         </div>
     }
+    .into_any()
 }

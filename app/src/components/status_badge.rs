@@ -1,20 +1,23 @@
-//! A pill that tells whether the stream is connecting, live, reconnecting or closed.
+//! A pill that tells whether the tab's stream is connecting, live, reconnecting or closed.
 
-use crate::live::StreamStatus;
 use leptos::prelude::*;
 
-/// Shows `status` as a coloured pill; `data-status` carries its label for tests and CSS.
+use crate::live::use_live_connection;
+
+/// The connection's status as a coloured pill; `data-status` carries its label for tests and
+/// CSS.
 #[component]
-pub fn StatusBadge(#[prop(into)] status: Signal<StreamStatus>) -> impl IntoView {
+pub fn StatusBadge() -> impl IntoView {
+    let connection = use_live_connection();
     view! {
         <span
             class="status-badge"
             data-testid="status"
-            data-status=move || status.get().label()
+            data-status=move || connection.status().label()
             role="status"
         >
             <span class="status-dot" aria-hidden="true"></span>
-            {move || status.get().text()}
+            {move || connection.status().text()}
         </span>
     }
 }

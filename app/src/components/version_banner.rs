@@ -11,9 +11,10 @@ const RELOAD_AFTER_MS: u64 = 1_500;
 
 #[component]
 pub fn VersionBanner() -> impl IntoView {
-    let new_build = use_live_connection().new_build();
+    let connection = use_live_connection();
+    let new_build = move || connection.new_build();
     Effect::new(move |_| {
-        if new_build.get().is_some() {
+        if new_build().is_some() {
             #[cfg(feature = "hydrate")]
             set_timeout(
                 || {
@@ -24,9 +25,9 @@ pub fn VersionBanner() -> impl IntoView {
         }
     });
     view! {
-        <Show when=move || new_build.get().is_some()>
+        <Show when=move || new_build().is_some()>
             <div class="banner" role="status" data-testid="new-version">
-                "A new version is available (" {move || new_build.get().unwrap_or_default()}
+                "A new version is available (" {move || new_build().unwrap_or_default()}
                 "); reloading…"
             </div>
         </Show>

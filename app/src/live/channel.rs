@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 
 use leptos::prelude::*;
 
-use super::{StreamStatus, use_live_connection};
+use super::{LiveConnection, StreamStatus, use_live_connection};
 use crate::events::LiveEvent;
 
 /// How many recent events [`Channel::recent`] keeps.
@@ -21,8 +21,14 @@ pub struct Channel<T: Send + Sync + 'static> {
     pub latest: ReadSignal<Option<T>>,
     /// The newest [`RECENT`] events, oldest first.
     pub recent: ReadSignal<VecDeque<T>>,
-    /// The tab's connection status.
-    pub status: Signal<StreamStatus>,
+    connection: LiveConnection,
+}
+
+impl<T: Send + Sync + 'static> Channel<T> {
+    /// The tab's connection status (tracked).
+    pub fn status(&self) -> StreamStatus {
+        self.connection.status()
+    }
 }
 
 impl<T: Send + Sync + 'static> Clone for Channel<T> {
@@ -49,7 +55,7 @@ pub fn use_channel<T: LiveEvent>(channel: impl Into<String>) -> Channel<T> {
     Channel {
         latest,
         recent,
-        status: use_live_connection().status(),
+        connection: use_live_connection(),
     }
 }
 

@@ -69,18 +69,23 @@ impl LiveConnection {
         let _ = info;
     }
 
-    pub fn status(&self) -> Signal<StreamStatus> {
-        self.status.into()
+    // The getters below read (and track) the connection's own signals, which live as long as
+    // the app. Handing out `Signal`s converted from them instead would create values owned by
+    // the caller, which are disposed when a page re-renders while effects may still read them.
+
+    /// The connection's status (tracked).
+    pub fn status(&self) -> StreamStatus {
+        self.status.get()
     }
 
-    /// The build a stream announced, when it differs from the page's.
-    pub fn new_build(&self) -> Signal<Option<String>> {
-        self.new_build.into()
+    /// The build a stream announced, when it differs from the page's (tracked).
+    pub fn new_build(&self) -> Option<String> {
+        self.new_build.get()
     }
 
-    /// Changes on every `resync` event.
-    pub fn resyncs(&self) -> Signal<u64> {
-        self.resyncs.into()
+    /// How many `resync` events arrived (tracked): pages refetch when it changes.
+    pub fn resyncs(&self) -> u64 {
+        self.resyncs.get()
     }
 
     /// Reopens now, from the last cursor, resetting the backoff.

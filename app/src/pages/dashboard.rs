@@ -31,7 +31,7 @@ pub fn Dashboard() -> impl IntoView {
     let connection = use_live_connection();
     // Rendered on the server (the route is `SsrMode::Async`, so the HTML already holds it) and
     // read back from the page on hydration; fetched again only after a resync or a sign-in.
-    let snapshot = Resource::new(move || connection.resyncs().get(), |_| live_snapshot());
+    let snapshot = Resource::new(move || connection.resyncs(), |_| live_snapshot());
     let reload = Callback::new(move |()| snapshot.refetch());
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading the dashboard…"</p> }>
@@ -145,6 +145,7 @@ fn DashboardView(snapshot: Snapshot, reload: Callback<()>) -> impl IntoView {
             </footer>
         </section>
     }
+    .into_any()
 }
 
 fn show_toast(toasts: RwSignal<Vec<Notification>>, note: Notification) {
