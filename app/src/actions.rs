@@ -53,14 +53,24 @@ fn host() -> Result<(host::SharedHost, Option<String>), ServerFnError> {
 #[cfg(feature = "ssr")]
 fn signed_in() -> Result<(host::SharedHost, String), ServerFnError> {
     let (host, user) = host()?;
-    let user = user.ok_or_else(|| ServerFnError::new("sign in first"))?;
+    let user = user.ok_or_else(|| refused("sign in first".into()))?;
     Ok((host, user))
+}
+
+/// A refusal the user can act on (bad input, wrong state): 422 with the one-line reason, as
+/// the REST endpoints answer; only real failures are 500.
+#[cfg(feature = "ssr")]
+fn refused(reason: String) -> ServerFnError {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    ServerFnError::new(reason)
 }
 
 #[cfg(feature = "ssr")]
 fn set_cookies(user: Option<&str>) -> Result<(), ServerFnError> {
     let (host, _) = host()?;
-    let cookies = host.session_cookies(user).map_err(ServerFnError::new)?;
+    let cookies = host.session_cookies(user).map_err(refused)?;
     let response = expect_context::<leptos_axum::ResponseOptions>();
     for cookie in cookies {
         response.append_header(http::header::SET_COOKIE, cookie);
@@ -102,18 +112,14 @@ pub async fn place_order(
         quantity,
         price,
     };
-    host.place_order(user, order)
-        .await
-        .map_err(ServerFnError::new)
+    host.place_order(user, order).await.map_err(refused)
 }
 
 /// Fills or cancels an open order.
 #[server]
 pub async fn set_order_status(id: u64, status: OrderStatus) -> Result<Order, ServerFnError> {
     let (host, _) = signed_in()?;
-    host.set_order_status(id, status)
-        .await
-        .map_err(ServerFnError::new)
+    host.set_order_status(id, status).await.map_err(refused)
 }
 
 /// Sends a notification to `to`.
@@ -124,9 +130,7 @@ pub async fn send_notification(
     body: String,
 ) -> Result<Notification, ServerFnError> {
     let (host, from) = signed_in()?;
-    host.notify(from, to, title, body)
-        .await
-        .map_err(ServerFnError::new)
+    host.notify(from, to, title, body).await.map_err(refused)
 }
 
 /// Starts a demo job for the signed-in user.

@@ -1,18 +1,52 @@
-// The `test` every spec imports: Playwright's, with baseURL pointing at the server that
-// global-setup started, and a helper for the server's stream stats.
-import { test as base, expect, type APIRequestContext } from '@playwright/test';
+// The `test` every spec imports: Playwright's, with baseURL pointing at the shared server,
+// failing on page errors and console errors, plus small helpers.
+import { test as base, expect, type APIRequestContext, type Page } from '@playwright/test';
 
-export const test = base.extend({
+export const test = base.extend<{ problems: string[]; allowNetworkErrors: boolean }>({
   baseURL: async ({}, use) => {
     await use(process.env.BASE_URL);
   },
+  // Tests that take the server down expect the browser to log refused connections.
+  allowNetworkErrors: [false, { option: true }],
+  // Every page error or console error fails the test that caused it.
+  problems: [
+    async ({ page, allowNetworkErrors }, use) => {
+      const problems: string[] = [];
+      page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+      page.on('console', (msg) => {
+        const network = /Failed to load resource|net::ERR_/.test(msg.text());
+        if (msg.type() === 'error' && !(allowNetworkErrors && network)) {
+          problems.push(`console error: ${msg.text()}`);
+        }
+      });
+      await use(problems);
+      expect(problems).toEqual([]);
+    },
+    { auto: true },
+  ],
 });
 
 export { expect };
+
+export const PRICE = /^\d+\.\d{2}$/;
 
 /** Open stream connections on the server right now. */
 export async function openConnections(request: APIRequestContext): Promise<number> {
   const response = await request.get('/api/stats');
   expect(response.ok()).toBeTruthy();
   return (await response.json()).connections;
+}
+
+/** Signs in through the dashboard's own button and waits until the page shows it, live. */
+export async function signIn(page: Page, user: string, dashboard = '/'): Promise<void> {
+  await page.goto(dashboard);
+  await expect(page.getByTestId('status')).toHaveText('live');
+  await page.getByTestId('session').getByRole('button', { name: user }).click();
+  await expect(page.getByTestId('user')).toHaveText(user);
+  await expect(page.getByTestId('status')).toHaveText('live');
+}
+
+/** The text shown in the price tile of `symbol`. */
+export function price(page: Page, symbol = 'ACME') {
+  return page.locator(`[data-testid="price-tile"][data-symbol="${symbol}"] [data-testid="price"]`);
 }

@@ -1,0 +1,74 @@
+// The page against a server that goes away: reconnecting, live again, nothing missed, manual
+// reconnect, and reloading on a new deploy. Each test runs its own server so it can restart it.
+import { test, expect, signIn } from '../support/fixtures';
+import { startServer, type Server } from '../support/server';
+
+test.use({ allowNetworkErrors: true });
+
+// Sessions must survive the restart, like a deployment with a configured key.
+const SESSION_KEY = 'ab'.repeat(64);
+let server: Server;
+
+test.beforeEach(async () => {
+  server = await startServer({ env: { SESSION_KEY, BUILD_ID: 'v1', ORDER_SIMULATOR_MS: '0' } });
+  test.info().annotations.push({ type: 'server', description: server.url });
+});
+
+test.afterEach(async () => {
+  await server.stop();
+});
+
+async function restart(env: Record<string, string> = {}) {
+  const port = server.port;
+  await server.stop();
+  server = await startServer({ port, env: { SESSION_KEY, BUILD_ID: 'v1', ORDER_SIMULATOR_MS: '0', ...env } });
+}
+
+test('after a server restart the badge goes reconnecting then live, and no order is missing', async ({ page }) => {
+  await signIn(page, 'alice', server.url);
+  await server.stop();
+  await expect(page.getByTestId('status')).toContainText('reconnecting');
+
+  const port = server.port;
+  server = await startServer({ port, env: { SESSION_KEY, BUILD_ID: 'v1', ORDER_SIMULATOR_MS: '0' } });
+  // Published while the page is still waiting to reconnect.
+  const ids: number[] = [];
+  for (const price of [10.5, 11.5, 12.5]) {
+    const response = await page.request.post(`${server.url}/api/orders`, {
+      data: { symbol: 'ACME', side: 'buy', quantity: 1, price },
+    });
+    expect(response.status()).toBe(201);
+    ids.push((await response.json()).id);
+  }
+  await expect(page.getByTestId('status')).toHaveText('live', { timeout: 20_000 });
+  for (const id of ids) {
+    await expect(page.locator(`[data-testid="order-row"][data-order="${id}"]`)).toHaveCount(1);
+  }
+});
+
+test('"Reconnect now" retries at once, and reconnects when the server is back', async ({ page }) => {
+  await page.goto(server.url);
+  await expect(page.getByTestId('status')).toHaveText('live');
+  const port = server.port;
+  await server.stop();
+  // Let the backoff grow.
+  await expect(page.getByTestId('status')).toHaveText(/reconnecting \(attempt [3-9]\)/, { timeout: 20_000 });
+  const reconnect = page.getByRole('button', { name: 'Reconnect now' });
+  await reconnect.click();
+  // A manual reconnect starts over: one fresh attempt, not the next in the backoff.
+  await expect(page.getByTestId('status')).toHaveText(/reconnecting \(attempt [12]\)/);
+
+  server = await startServer({ port, env: { SESSION_KEY, BUILD_ID: 'v1', ORDER_SIMULATOR_MS: '0' } });
+  await reconnect.click();
+  await expect(page.getByTestId('status')).toHaveText('live');
+});
+
+test('a redeploy with a new build shows a banner and reloads into the new version', async ({ page }) => {
+  await page.goto(server.url);
+  await expect(page.getByTestId('status')).toHaveText('live');
+  await expect(page.locator('.dashboard')).toHaveAttribute('data-build', 'v1');
+  await restart({ BUILD_ID: 'v2' });
+  await expect(page.getByTestId('new-version')).toContainText('v2', { timeout: 20_000 });
+  await expect(page.locator('.dashboard')).toHaveAttribute('data-build', 'v2', { timeout: 20_000 });
+  await expect(page.getByTestId('new-version')).toHaveCount(0);
+});
