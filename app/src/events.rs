@@ -11,6 +11,9 @@ pub mod channels {
     /// [`OrderCreated`](super::OrderCreated) and [`OrderUpdated`](super::OrderUpdated);
     /// signed-in users.
     pub const ORDERS: &str = "orders";
+    /// The example channel of the README's "Add your own stream":
+    /// [`ServerTime`](super::ServerTime) every second; anyone may listen.
+    pub const CLOCK: &str = "clock";
     /// [`StreamStats`](super::StreamStats) every second; anyone may listen.
     pub const STATS: &str = "stats";
     /// Pattern of each user's [`Notification`](super::Notification)s; only that user.
@@ -80,6 +83,16 @@ impl LiveEvent for Resync {
 pub struct Envelope<T> {
     pub channel: String,
     pub data: T,
+}
+
+/// The server's clock (the README's "Add your own stream" example).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServerTime {
+    pub at_ms: u64,
+}
+
+impl LiveEvent for ServerTime {
+    const NAME: &'static str = "time";
 }
 
 /// One price update for one symbol.

@@ -190,4 +190,9 @@ test('the streams page shows live stats from the same hooks', async ({ page }) =
   await expect(page.getByTestId('stat-connections')).toHaveText(/^[1-9]\d*$/);
   await expect(page.getByTestId('subscriber-row').filter({ hasText: 'stats' })).toHaveCount(1);
   await expect(page.getByTestId('stat-rate')).toHaveText(/^\d+\.\d$/, { timeout: 10_000 });
+  // The README's "Add your own stream" example, on the same page.
+  const clock = page.getByTestId('server-time');
+  await expect(clock).toHaveText(/^\d\d:\d\d:\d\d$/);
+  const first = await clock.textContent();
+  await expect(clock).not.toHaveText(first!, { timeout: 5_000 });
 });

@@ -4,8 +4,8 @@
 //! - [`config`]: typed configuration from the environment, with defaults.
 //! - [`state`]: [`AppState`], the shared handles every handler gets.
 //! - [`hub`]: channels, authorization, ids, history, replay, fan-out, stats.
-//! - [`channels`]: the app's channel table (who may listen, how much history).
-//! - [`feeds`]: producers and domain code: prices, orders, notifications, jobs.
+//! - [`feeds`]: the channel table, and the producers and domain code that publish: prices,
+//!   orders, notifications, jobs, stats, and the example clock.
 //! - [`sse`]: thin handlers turning a hub subscription into an axum `Sse` response.
 //! - [`api`]: the REST endpoints; [`auth`]: the demo session and the origin check.
 //! - [`error`]: [`error::ApiError`], status + one-line reason for every refusal.
@@ -20,7 +20,6 @@
 
 pub mod api;
 pub mod auth;
-pub mod channels;
 pub mod config;
 pub mod error;
 pub mod feeds;

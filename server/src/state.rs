@@ -8,8 +8,8 @@ use leptos::config::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    Config, channels,
-    feeds::{jobs::Jobs, notifications::Notifier, orders::OrderBook},
+    Config,
+    feeds::{self, jobs::Jobs, notifications::Notifier, orders::OrderBook},
     hub::{Hub, memory::Memory},
 };
 
@@ -34,7 +34,7 @@ impl AppState {
     /// `feeds::spawn_all`).
     pub fn new(config: Config, shutdown: CancellationToken) -> Self {
         let hub = Hub::new(
-            channels::registry(config.heartbeat),
+            feeds::registry(config.heartbeat),
             Arc::new(Memory::new()),
             config.limits,
         );

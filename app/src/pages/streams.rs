@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::{
     components::ConnectionBadge,
-    events::{StreamStats, channels},
+    events::{ServerTime, StreamStats, channels},
     live::use_channel,
 };
 
@@ -15,6 +15,31 @@ pub fn events_per_second(recent: &[StreamStats]) -> Option<f64> {
     };
     let seconds = now.at_ms.checked_sub(before.at_ms)? as f64 / 1000.0;
     (seconds > 0.0).then(|| now.published.saturating_sub(before.published) as f64 / seconds)
+}
+
+/// `HH:MM:SS` (UTC) of a Unix time in milliseconds.
+pub fn clock_text(at_ms: u64) -> String {
+    let seconds = at_ms / 1000;
+    format!(
+        "{:02}:{:02}:{:02}",
+        seconds / 3600 % 24,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}
+
+/// The README's "Add your own stream" example: the server's clock, from the `clock` channel.
+#[component]
+pub fn ServerClock() -> impl IntoView {
+    let time = use_channel::<ServerTime>(channels::CLOCK);
+    view! {
+        <div class="card stat">
+            <span class="muted">"Server time (UTC)"</span>
+            <strong data-testid="server-time">
+                {move || time.latest.get().map_or_else(|| "—".to_string(), |t| clock_text(t.at_ms))}
+            </strong>
+        </div>
+    }
 }
 
 #[component]
@@ -59,6 +84,7 @@ pub fn Streams() -> impl IntoView {
                 {number("Published", Signal::derive(move || latest().published.to_string()), "stat-published")}
                 {number("Replayed", Signal::derive(move || latest().replayed.to_string()), "stat-replayed")}
                 {number("Resynced", Signal::derive(move || latest().resynced.to_string()), "stat-resynced")}
+                <ServerClock/>
             </div>
             <section class="card">
                 <h2>"Subscribers per channel"</h2>
@@ -92,6 +118,13 @@ mod tests {
             published,
             ..Default::default()
         }
+    }
+
+    /// Times print as zero-padded UTC clock time.
+    #[test]
+    fn clock_text_is_utc_hh_mm_ss() {
+        assert_eq!(clock_text(0), "00:00:00");
+        assert_eq!(clock_text(1_700_000_123_456), "22:15:23");
     }
 
     /// The rate comes from the two newest samples; too few or out of order gives none.

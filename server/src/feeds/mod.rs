@@ -1,4 +1,5 @@
-//! Demo producers and the domain code that publishes into the hub:
+//! The app's channels (who may listen, how much history each keeps) and the producers and
+//! domain code that publish on them:
 //!
 //! - [`prices`]: a random walk over a few symbols, one task for all clients;
 //! - [`orders`]: the order book behind `POST/PATCH /api/orders`, and an optional
@@ -14,12 +15,49 @@ pub mod orders;
 pub mod prices;
 pub mod stats;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
+use app::events::{
+    ServerTime,
+    channels::{self, CLOCK, JOBS, NOTIFICATIONS, ORDERS, PRICES, STATS},
+};
 use tokio::time::{Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use crate::AppState;
+use crate::{
+    AppState,
+    hub::{
+        Hub, Registry, Settings,
+        registry::{owner, public, signed_in},
+    },
+};
+
+/// Every channel of the app, with `heartbeat` as each one's heartbeat interval. Add a channel
+/// here (and its name and event type in `app::events`).
+pub fn registry(heartbeat: Duration) -> Registry {
+    let settings = |history| Settings { history, heartbeat };
+    let mut registry = Registry::default();
+    let entries = [
+        // A few seconds of ticks: enough to cover a reconnect.
+        (PRICES, settings(64), public()),
+        (ORDERS, settings(512), signed_in()),
+        (NOTIFICATIONS, settings(128), owner("id")),
+        // A whole job: 21 progress steps and `complete`.
+        (JOBS, settings(32), owner("id")),
+        // Only the newest matters; a little history covers a reconnect.
+        (STATS, settings(8), public()),
+        (CLOCK, settings(4), public()),
+    ];
+    for (pattern, settings, authorize) in entries {
+        registry
+            .register(pattern, settings, authorize)
+            .unwrap_or_else(|err| panic!("channel table is wrong: {err:?}"));
+    }
+    registry
+}
 
 /// Starts every background producer; each one stops when `state.shutdown` fires.
 pub fn spawn_all(state: &AppState) {
@@ -33,6 +71,7 @@ pub fn spawn_all(state: &AppState) {
         stats::INTERVAL,
         state.shutdown.clone(),
     ));
+    tokio::spawn(clock(state.hub.clone(), state.shutdown.clone()));
     if let Some(every) = state.config.order_simulator {
         tokio::spawn(order_simulator::run(
             state.hub.clone(),
@@ -40,6 +79,19 @@ pub fn spawn_all(state: &AppState) {
             every,
             state.shutdown.clone(),
         ));
+    }
+}
+
+/// The example producer of the README's "Add your own stream": the server's time, every
+/// second, on the `clock` channel.
+async fn clock(hub: Arc<Hub>, shutdown: CancellationToken) {
+    let mut ticks = Ticks::new(Duration::from_secs(1), shutdown);
+    while ticks.next().await {
+        let now = ServerTime { at_ms: now_ms() };
+        if let Err(err) = hub.publish(channels::CLOCK, &now).await {
+            tracing::error!(error = %err, "clock stopped");
+            return;
+        }
     }
 }
 
@@ -69,6 +121,27 @@ impl Ticks {
         tokio::select! {
             _ = self.shutdown.cancelled() => false,
             _ = self.interval.tick() => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table registers (a panic here would be a programming error, caught by this test).
+    #[test]
+    fn registry_builds() {
+        let registry = registry(Duration::from_secs(15));
+        for name in [
+            "prices",
+            "orders",
+            "stats",
+            "clock",
+            "users/bob/notifications",
+            "users/bob/jobs/j1",
+        ] {
+            assert!(registry.resolve(name).is_some(), "{name}");
         }
     }
 }

@@ -70,7 +70,7 @@ pub async fn run(
 mod tests {
     use super::*;
     use crate::{
-        channels::registry,
+        feeds::registry,
         hub::{Frame, Limits, memory::Memory},
     };
     use app::events::channels;

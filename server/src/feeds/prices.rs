@@ -88,7 +88,7 @@ mod tests {
     /// The producer ticks every symbol right away and keeps going, then stops on shutdown.
     #[tokio::test(start_paused = true)]
     async fn run_publishes_every_symbol_until_shutdown() {
-        use crate::channels::registry;
+        use crate::feeds::registry;
         use crate::hub::{Frame, Limits, memory::Memory};
         use futures_util::StreamExt;
 

@@ -309,7 +309,7 @@ pub fn is_valid_event_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channels::registry;
+    use crate::feeds::registry;
     use app::events::{Notification, channels};
     use futures_util::StreamExt;
 
