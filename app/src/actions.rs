@@ -140,6 +140,19 @@ pub async fn start_job() -> Result<JobStarted, ServerFnError> {
     Ok(host.start_job(user))
 }
 
+/// Why the action's last run failed, if it did (tracked), without the framework's prefix.
+pub fn failure<S>(action: ServerAction<S>) -> Option<String>
+where
+    S: leptos::server_fn::ServerFn<Error = ServerFnError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    action
+        .value()
+        .get()
+        .and_then(|r| r.err())
+        .map(|e| error_text(&e))
+}
+
 /// The message of a failed action, without the framework's prefix.
 pub fn error_text(err: &ServerFnError) -> String {
     let text = err.to_string();

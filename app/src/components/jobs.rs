@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    actions::{StartJob, error_text},
+    actions::{StartJob, failure},
     events::{JobComplete, JobStarted, Progress},
     live::use_channel,
 };
@@ -12,13 +12,7 @@ use crate::{
 pub fn JobDemo() -> impl IntoView {
     let start = ServerAction::<StartJob>::new();
     let job = move || start.value().get().and_then(|r| r.ok());
-    let failed = move || {
-        start
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| error_text(&e))
-    };
+    let failed = move || failure(start);
     view! {
         <section class="card job" data-testid="job">
             <header class="card-header">

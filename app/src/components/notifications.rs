@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    actions::{SendNotification, error_text},
+    actions::{SendNotification, failure},
     events::Notification,
 };
 
@@ -80,12 +80,7 @@ pub fn SendNotificationForm() -> impl IntoView {
     let to = RwSignal::new("bob".to_string());
     let title = RwSignal::new(String::new());
     let body = RwSignal::new(String::new());
-    let failed = move || {
-        send.value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| error_text(&e))
-    };
+    let failed = move || failure(send);
     let sent = move || matches!(send.value().get(), Some(Ok(_)));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

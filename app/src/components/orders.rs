@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    actions::{PlaceOrder, SetOrderStatus, error_text},
+    actions::{PlaceOrder, SetOrderStatus, failure},
     events::{Order, OrderStatus, Side},
 };
 
@@ -11,13 +11,7 @@ use crate::{
 #[component]
 pub fn OrderTable(#[prop(into)] orders: Signal<Vec<Order>>) -> impl IntoView {
     let set_status = ServerAction::<SetOrderStatus>::new();
-    let failed = move || {
-        set_status
-            .value()
-            .get()
-            .and_then(|result| result.err())
-            .map(|err| error_text(&err))
-    };
+    let failed = move || failure(set_status);
     view! {
         <section class="card orders" data-testid="orders">
             <header class="card-header">
@@ -121,15 +115,7 @@ pub fn OrderForm(on_placed: Callback<Order>) -> impl IntoView {
             on_placed.run(order);
         }
     });
-    let failed = move || {
-        invalid.get().or_else(|| {
-            place
-                .value()
-                .get()
-                .and_then(|r| r.err())
-                .map(|e| error_text(&e))
-        })
-    };
+    let failed = move || invalid.get().or_else(|| failure(place));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (Ok(quantity), Ok(price)) = (

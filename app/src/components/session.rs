@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::actions::{SignIn, SignOut, error_text};
+use crate::actions::{SignIn, SignOut, failure};
 
 /// Shows who is signed in with a sign-out button, or buttons to sign in as a demo user.
 /// `on_change` runs after either succeeds (the page then reloads its snapshot).
@@ -17,14 +17,7 @@ pub fn SessionPanel(user: Option<String>, on_change: Callback<()>) -> impl IntoV
             on_change.run(());
         }
     });
-    let failed = move || {
-        sign_in
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .or_else(|| sign_out.value().get().and_then(|r| r.err()))
-            .map(|e| error_text(&e))
-    };
+    let failed = move || failure(sign_in).or_else(|| failure(sign_out));
     let pending = move || sign_in.pending().get() || sign_out.pending().get();
     view! {
         <div class="session" data-testid="session">
