@@ -10,9 +10,6 @@
 //! Features: `ssr` for the server (renders HTML, browser handles stay inert), `hydrate` for the
 //! wasm bundle (hydrates that HTML and opens the streams).
 
-// Leptos views are deeply nested types; the dashboard's exceeds the default limit of 128.
-#![recursion_limit = "256"]
-
 pub mod actions;
 pub mod components;
 pub mod events;

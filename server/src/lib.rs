@@ -15,9 +15,6 @@
 //!
 //! Run it with `./x dev` (hot reload through `cargo leptos watch`).
 
-// Rendering the app instantiates its deeply nested view types here too (see app/src/lib.rs).
-#![recursion_limit = "256"]
-
 pub mod api;
 pub mod auth;
 pub mod config;
