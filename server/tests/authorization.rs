@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestApp, next_non_price, notify, open, signed_in, spawn_app};
+use common::{TestApp, json, next_non_price, notify, open, signed_in, spawn_app};
 use reqwest::StatusCode;
 
 async fn status(app: &TestApp, client: &reqwest::Client, path: &str) -> StatusCode {
@@ -66,14 +66,8 @@ async fn authorization_matrix() {
         assert_eq!(&got, expected, "{path} (anonymous, alice, bob)");
     }
     // Refusals carry a one-line reason.
-    let body: serde_json::Value = bob
-        .get(app.url("/api/stream?channels=users/alice/notifications"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: serde_json::Value =
+        json(bob.get(app.url("/api/stream?channels=users/alice/notifications"))).await;
     assert_eq!(
         body["error"],
         "not allowed to subscribe to \"users/alice/notifications\""

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use app::events::{Notification, Order, OrderStatus, PriceTick, Progress};
 use common::{
-    assert_quiet, next_event, next_non_price, notify, open, place_order, signed_in, spawn_app,
+    assert_quiet, json, next_event, next_non_price, notify, open, place_order, signed_in, spawn_app,
 };
 use futures_util::StreamExt;
 use reqwest::StatusCode;
@@ -75,14 +75,7 @@ async fn notifications_reach_the_recipient() {
 async fn a_job_streams_progress_then_complete() {
     let app = spawn_app().await;
     let carol = signed_in(&app, "carol").await;
-    let started: serde_json::Value = carol
-        .post(app.url("/api/jobs"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let started: serde_json::Value = json(carol.post(app.url("/api/jobs"))).await;
     let channel = started["channel"].as_str().unwrap();
     let cursor = started["cursor"].as_str().unwrap();
     // Subscribing with the returned cursor replays the steps already made.

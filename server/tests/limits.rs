@@ -4,7 +4,7 @@
 mod common;
 
 use app::events::Order;
-use common::{next_event, open, place_order, signed_in, spawn_app};
+use common::{json, next_event, open, place_order, signed_in, spawn_app};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
@@ -22,35 +22,35 @@ async fn error(response: reqwest::Response) -> (StatusCode, String) {
 async fn bad_requests_get_clear_errors_and_change_nothing() {
     let app = spawn_app().await;
     let alice = signed_in(&app, "alice").await;
-    let json = "application/json";
+    let json_type = "application/json";
     let huge = "x".repeat(20_000);
     let cases: &[(&str, &str, StatusCode)] = &[
-        (&huge, json, StatusCode::PAYLOAD_TOO_LARGE),
-        ("{not json", json, StatusCode::BAD_REQUEST),
+        (&huge, json_type, StatusCode::PAYLOAD_TOO_LARGE),
+        ("{not json", json_type, StatusCode::BAD_REQUEST),
         ("{}", "text/plain", StatusCode::UNSUPPORTED_MEDIA_TYPE),
         (
             r#"{"symbol":"ACME"}"#,
-            json,
+            json_type,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
             r#"{"symbol":"ACME","side":"buy","quantity":1,"price":1,"extra":1}"#,
-            json,
+            json_type,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
             r#"{"symbol":"ACME","side":"hold","quantity":1,"price":1}"#,
-            json,
+            json_type,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
             r#"{"symbol":"acme","side":"buy","quantity":1,"price":1}"#,
-            json,
+            json_type,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
             r#"{"symbol":"ACME","side":"buy","quantity":0,"price":1}"#,
-            json,
+            json_type,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
     ];
@@ -66,14 +66,7 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
         assert_eq!(status, want, "{}: {reason}", &body[..body.len().min(60)]);
         assert!(!reason.is_empty());
     }
-    let orders: Vec<Order> = alice
-        .get(app.url("/api/orders"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let orders: Vec<Order> = json(alice.get(app.url("/api/orders"))).await;
     assert!(orders.is_empty(), "nothing half-applied: {orders:?}");
 
     // Updates: unknown id 404, bad status 422, second transition 409.

@@ -96,6 +96,12 @@ pub async fn signed_in(app: &TestApp, user: &str) -> reqwest::Client {
     client
 }
 
+/// Sends `request` and decodes its JSON answer; panics on a transport or decoding error.
+pub async fn json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    let response = request.send().await.expect("request");
+    response.json().await.expect("JSON body")
+}
+
 /// Places a valid order as the signed-in `client` (from connection `sender`, if given);
 /// asserts 201.
 pub async fn place_order(
