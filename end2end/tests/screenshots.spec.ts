@@ -1,0 +1,44 @@
+// Refreshes the README's screenshots (docs/*.png) from a real browser session:
+//   UPDATE_SCREENSHOTS=1 ./x test
+// Skipped otherwise, so ordinary runs never rewrite files in the repository.
+import type { Page } from '@playwright/test';
+import { test, expect, signIn } from '../support/fixtures';
+import * as path from 'node:path';
+
+const DOCS = path.join(__dirname, '..', '..', 'docs');
+
+test.skip(!process.env.UPDATE_SCREENSHOTS, 'set UPDATE_SCREENSHOTS=1 to refresh docs/*.png');
+
+async function settle(page: Page) {
+  await expect(page.getByTestId('status')).toHaveText('live');
+  await page.waitForTimeout(1_500);
+  await page.evaluate(() => window.scrollTo(0, 0));
+}
+
+test('README screenshots', async ({ page, browser, baseURL }) => {
+  test.setTimeout(60_000);
+  await page.setViewportSize({ width: 1360, height: 940 });
+  await signIn(page, 'alice');
+
+  const dark = await browser.newContext({ baseURL, colorScheme: 'dark', viewport: { width: 1360, height: 940 } });
+  const bob = await dark.newPage();
+  await signIn(bob, 'bob');
+  const form = bob.getByTestId('notify-form');
+  await form.getByLabel('To').selectOption('alice');
+  await form.getByLabel('Title').fill('Desk moved');
+  await form.getByLabel('Message').fill('Standup is in room 4 today.');
+  await form.getByRole('button', { name: 'Send' }).click();
+  await expect(page.getByTestId('toast')).toBeVisible();
+
+  await page.getByTestId('job').getByRole('button', { name: 'Start a job' }).click();
+  await settle(page);
+  await page.screenshot({ path: path.join(DOCS, 'dashboard.png') });
+  await settle(bob);
+  await bob.screenshot({ path: path.join(DOCS, 'dashboard-dark.png') });
+  await dark.close();
+
+  await page.goto('/streams');
+  await expect(page.getByTestId('server-time')).toHaveText(/\d\d:\d\d:\d\d/);
+  await settle(page);
+  await page.screenshot({ path: path.join(DOCS, 'streams.png') });
+});
