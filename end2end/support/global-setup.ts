@@ -4,7 +4,8 @@
 import { startServer } from './server';
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
-  const server = await startServer();
+  // No simulated orders: tests place and settle their own, and must not race a simulator.
+  const server = await startServer({ env: { ORDER_SIMULATOR_MS: '0' } });
   process.env.BASE_URL = server.url;
   return async () => {
     const ms = await server.stop();

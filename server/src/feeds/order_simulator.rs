@@ -1,5 +1,5 @@
 //! An optional order simulator, so that a fresh dashboard has a moving order table: a "market"
-//! user places an order every tick and now and then fills or cancels an open one, through the
+//! user places an order every tick and now and then fills or cancels one of its open ones, through the
 //! same [`OrderBook`] code as the REST endpoints. `ORDER_SIMULATOR_MS=0` turns it off.
 
 use std::{sync::Arc, time::Duration};
@@ -30,10 +30,11 @@ pub async fn run(
     let mut rng = SmallRng::from_os_rng();
     let mut ticks = Ticks::new(every, shutdown);
     while ticks.next().await {
+        // Only its own orders: users' orders stay under their control.
         let open: Vec<u64> = book
             .recent(64)
             .into_iter()
-            .filter(|o| o.status == OrderStatus::Open)
+            .filter(|o| o.status == OrderStatus::Open && o.owner == MARKET_USER)
             .map(|o| o.id)
             .collect();
         let result = if open.len() >= MAX_OPEN || (!open.is_empty() && rng.random_bool(0.4)) {
