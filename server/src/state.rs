@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     Config,
     feeds::{self, jobs::Jobs, notifications::Notifier, orders::OrderBook},
-    hub::{Hub, memory::Memory},
+    hub::{Hub, Settings, memory::Memory},
 };
 
 /// Cheap to clone: every field is a handle.
@@ -33,11 +33,15 @@ impl AppState {
     /// A fresh in-memory hub with the app's channels; no producer runs yet (see
     /// `feeds::spawn_all`).
     pub fn new(config: Config, shutdown: CancellationToken) -> Self {
-        let hub = Hub::new(
-            feeds::registry(config.heartbeat),
-            Arc::new(Memory::new()),
-            config.limits,
-        );
+        let mut registry = feeds::registry(config.heartbeat);
+        if config.bench {
+            let settings = Settings {
+                history: feeds::bench::HISTORY,
+                heartbeat: config.heartbeat,
+            };
+            feeds::bench::register(&mut registry, settings);
+        }
+        let hub = Hub::new(registry, Arc::new(Memory::new()), config.limits);
         Self {
             hub: Arc::new(hub),
             orders: Arc::default(),

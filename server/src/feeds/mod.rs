@@ -8,6 +8,7 @@
 //! - [`jobs`]: a long job streaming its progress;
 //! - [`stats`]: the hub's own numbers, every second.
 
+pub mod bench;
 pub mod jobs;
 pub mod notifications;
 pub mod order_simulator;

@@ -135,6 +135,29 @@ impl Hub {
         }
     }
 
+    /// Publishes `json`, which must be one JSON value, as an event named `name`: for relaying
+    /// events that arrive already serialised (the benchmark's publish route). Prefer
+    /// [`Hub::publish`], which cannot get the JSON wrong.
+    pub fn publish_json<'a>(
+        &'a self,
+        channel: &'a str,
+        name: &'static str,
+        json: String,
+    ) -> Publish<'a> {
+        let encoded = if is_valid_event_name(name) {
+            Ok(json)
+        } else {
+            Err(HubError::InvalidEventName(name))
+        };
+        Publish {
+            hub: self,
+            channel,
+            name,
+            encoded,
+            except: Vec::new(),
+        }
+    }
+
     /// Checks that `channel` exists and `user` may subscribe to it; returns its settings.
     pub fn authorize(&self, user: Option<&str>, channel: &str) -> Result<Settings, HubError> {
         let resolved = self

@@ -1,0 +1,3 @@
+module leptoslive/bench/sseblog
+
+go 1.19

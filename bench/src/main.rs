@@ -1,0 +1,240 @@
+//! `./x bench`: runs every scenario against leptos-live and the peer SSE servers, one server at
+//! a time pinned to core 0 with this generator on core 1, and writes BENCHMARKS.md.
+//!
+//! The xtask builds everything first (release server, the Go peer) and passes the paths; run
+//! `cargo run --release -p bench -- --help` for the options.
+
+mod client;
+mod procfs;
+mod report;
+mod scenarios;
+mod servers;
+mod sse;
+
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    process::ExitCode,
+    time::{Duration, Instant},
+};
+
+use report::{Extras, Report, Row};
+use scenarios::Load;
+use servers::{Kind, Paths};
+
+/// The generator's core (the servers get [`servers::SERVER_CORE`]).
+const GENERATOR_CORE: usize = 1;
+
+const SCENARIOS: [&str; 5] = ["fanout", "personal", "idle", "shutdown", "reconnect"];
+
+struct Options {
+    servers: Vec<Kind>,
+    scenarios: Vec<&'static str>,
+    paths: Paths,
+    out: Option<PathBuf>,
+    extras: Extras,
+    scale: f64,
+}
+
+const HELP: &str = "\
+usage: bench [options]
+  --servers a,b        leptos-live, go-stdlib, nginx+nchan, node-http (default: all)
+  --scenarios a,b      fanout, personal, idle, shutdown, reconnect (default: all)
+  --server-bin PATH    leptos-live release server (default: target/release/server)
+  --go-bin PATH        the Go peer, built from bench/peers/go
+  --out PATH           write the markdown report there (default: print only)
+  --scale X            multiply connection counts by X (default 1; e.g. 0.1 for a quick look)
+  --rebuild-secs S     incremental rebuild time measured by the caller, for the report
+  --command TEXT       the command line to print in the report";
+
+fn parse() -> Result<Options, String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = root.canonicalize().unwrap_or(root);
+    let mut options = Options {
+        servers: Kind::ALL.to_vec(),
+        scenarios: SCENARIOS.to_vec(),
+        paths: Paths {
+            server_bin: root.join("target/release/server"),
+            go_bin: None,
+            work: std::env::temp_dir().join("leptos-live-bench"),
+            root,
+        },
+        out: None,
+        extras: Extras::default(),
+        scale: 1.0,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--servers" => {
+                options.servers = value()?
+                    .split(',')
+                    .map(|name| {
+                        Kind::ALL
+                            .into_iter()
+                            .find(|k| k.name() == name)
+                            .ok_or(format!("unknown server {name:?}"))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "--scenarios" => {
+                options.scenarios = value()?
+                    .split(',')
+                    .map(|name| {
+                        SCENARIOS
+                            .into_iter()
+                            .find(|s| *s == name)
+                            .ok_or(format!("unknown scenario {name:?}"))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "--server-bin" => options.paths.server_bin = value()?.into(),
+            "--go-bin" => options.paths.go_bin = Some(value()?.into()),
+            "--out" => options.out = Some(value()?.into()),
+            "--scale" => {
+                options.scale = value()?
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| *s > 0.0 && *s <= 1.0)
+                    .ok_or("--scale takes a number in (0, 1]")?;
+            }
+            "--rebuild-secs" => {
+                options.extras.rebuild_secs = Some(
+                    value()?
+                        .parse()
+                        .map_err(|_| "--rebuild-secs takes seconds")?,
+                );
+            }
+            "--command" => options.extras.command = Some(value()?),
+            "-h" | "--help" => return Err(HELP.into()),
+            other => return Err(format!("unknown argument {other:?}\n{HELP}")),
+        }
+    }
+    Ok(options)
+}
+
+fn main() -> ExitCode {
+    let options = match parse() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(err) = procfs::pin_self(GENERATOR_CORE) {
+        eprintln!("warning: cannot pin the generator to core {GENERATOR_CORE}: {err}");
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    match local.block_on(&runtime, run(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn scaled(n: usize, scale: f64) -> usize {
+    ((n as f64 * scale).round() as usize).max(1)
+}
+
+async fn run(options: Options) -> Result<(), String> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&options.paths.work).map_err(|e| e.to_string())?;
+    let mut report = Report::new(options.scale, options.extras.clone());
+    let mut port = 18_000u16;
+    for &kind in &options.servers {
+        if let Some(reason) = servers::unavailable(kind, &options.paths) {
+            println!("==> {}: skipped ({reason})", kind.name());
+            report.skipped.push((kind, reason));
+            continue;
+        }
+        for &scenario in &options.scenarios {
+            port += 1;
+            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+            println!("==> {scenario} on {} ({addr})", kind.name());
+            let t = Instant::now();
+            let server = servers::start(kind, addr, &options.paths)
+                .await
+                .map_err(|e| format!("{}: {e}", kind.name()))?;
+            let row = run_scenario(scenario, server, options.scale).await;
+            println!(
+                "    {}  [{:.1} s]",
+                row.summary(),
+                t.elapsed().as_secs_f64()
+            );
+            report.rows.push((kind, row));
+            // Let closed connections' state settle between runs.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    if options.servers.contains(&Kind::LeptosLive) && options.scenarios.len() == SCENARIOS.len() {
+        report.extras.measure(&options.paths, port + 1).await;
+    }
+    let markdown = report.markdown();
+    println!("\n{markdown}");
+    if let Some(out) = &options.out {
+        std::fs::write(out, &markdown).map_err(|e| format!("{}: {e}", out.display()))?;
+        println!("wrote {}", out.display());
+    }
+    println!("done in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+async fn run_scenario(scenario: &str, server: servers::Running, scale: f64) -> Row {
+    match scenario {
+        "fanout" => {
+            let load = Load {
+                users: None,
+                per_topic: scaled(10_000, scale),
+                events: 200,
+                rate: 20.0,
+                publishers: 1,
+            };
+            let row = Row::Delivery("fanout", scenarios::delivery(&server, &load).await);
+            server.stop().await;
+            row
+        }
+        "personal" => {
+            let load = Load {
+                users: Some(scaled(5_000, scale)),
+                per_topic: 1,
+                events: 8,
+                rate: 4_000.0 * scale,
+                publishers: 4,
+            };
+            let row = Row::Delivery("personal", scenarios::delivery(&server, &load).await);
+            server.stop().await;
+            row
+        }
+        "idle" => {
+            let row = Row::Idle(
+                scenarios::idle(&server, scaled(15_000, scale), Duration::from_secs(10)).await,
+            );
+            server.stop().await;
+            row
+        }
+        "shutdown" => {
+            let (open, exit) = scenarios::shutdown(server, scaled(1_000, scale)).await;
+            Row::Shutdown { open, exit }
+        }
+        "reconnect" => {
+            let row =
+                Row::Reconnect(scenarios::reconnect(&server, scaled(1_000, scale), 20, 50).await);
+            server.stop().await;
+            row
+        }
+        _ => unreachable!("scenario names are checked by parse()"),
+    }
+}
