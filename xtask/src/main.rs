@@ -6,6 +6,9 @@
 //! ./x test      install what is missing, then fmt, clippy, unit + integration tests, and the
 //!               browser tests against a release build
 //! ./x release   `cargo leptos build --release` (wasm-opt from npm), ready to copy and run
+//! ./x bench     leptos-live beside Go, nginx+nchan and Node SSE servers; writes BENCHMARKS.md
+//!               (installs the peers with apt-get; options after `--` go to bench/, e.g.
+//!               `./x bench -- --scale 0.1 --scenarios fanout`)
 //! ./x setup     only install what is missing
 //! ```
 //!
@@ -32,9 +35,10 @@ fn main() -> ExitCode {
         Some("dev") => dev(),
         Some("test") => test(),
         Some("release") => release(),
+        Some("bench") => bench(&args[1..]),
         Some("setup") => tools::ensure(Need::Everything),
         None | Some("help" | "-h" | "--help") => {
-            println!("usage: ./x <dev | test | release | setup>  (see xtask/src/main.rs)");
+            println!("usage: ./x <dev | test | release | bench | setup>  (see xtask/src/main.rs)");
             Ok(())
         }
         Some(other) => Err(format!("unknown command {other:?}; run ./x help")),
@@ -59,19 +63,99 @@ fn dev() -> Result {
     Err(format!("cannot start cargo leptos watch: {err}"))
 }
 
+/// `cargo leptos build --release`, with wasm-opt (npm) on PATH.
+fn release_build() -> Command {
+    let mut cmd = cargo();
+    cmd.args(["leptos", "build", "--release"])
+        .env("PATH", tools::path_with_npm_bin());
+    cmd
+}
+
 /// The release build: `target/release/server` plus `target/site`.
 fn release() -> Result {
     tools::ensure(Need::Release)?;
     run(
         "release build (cargo leptos build --release)",
-        cargo()
-            .args(["leptos", "build", "--release"])
-            .env("PATH", tools::path_with_npm_bin()),
+        &mut release_build(),
     )?;
     println!(
         "\nRun it anywhere with the site folder beside it:\n  \
          LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR=0.0.0.0:3000 LEPTOS_ENV=PROD target/release/server"
     );
+    Ok(())
+}
+
+/// The benchmarks (see bench/ and BENCHMARKS.md): builds everything, measures an incremental
+/// rebuild, then runs the load generator, which writes BENCHMARKS.md.
+fn bench(args: &[String]) -> Result {
+    let started = Instant::now();
+    tools::ensure(Need::Release)?;
+    tools::bench_peers();
+    run(
+        "release build (cargo leptos build --release)",
+        &mut release_build(),
+    )?;
+
+    // An incremental rebuild after editing one component: a comment line at the top of the
+    // file moves every span in it, so rustc recompiles it like any edit.
+    let component = root().join("app/src/components/price_tile.rs");
+    let original = std::fs::read_to_string(&component).map_err(|e| e.to_string())?;
+    step("incremental release rebuild after editing app/src/components/price_tile.rs");
+    std::fs::write(&component, format!("// edited by ./x bench\n{original}"))
+        .map_err(|e| e.to_string())?;
+    let timer = Instant::now();
+    let edited = release_build().status();
+    let rebuild = timer.elapsed().as_secs_f64();
+    // Put the file back whatever happened, and rebuild what is shipped from it.
+    std::fs::write(&component, &original).map_err(|e| e.to_string())?;
+    match edited {
+        Ok(status) if status.success() => println!("    rebuilt in {rebuild:.1} s"),
+        other => return Err(format!("the rebuild after the edit failed: {other:?}")),
+    }
+    run("release build (the file restored)", &mut release_build())?;
+
+    let go_peer = root().join("target/bench/go-sse-peer");
+    if tools::have("go") {
+        run(
+            "Go peer (go build bench/peers/go)",
+            Command::new("go")
+                .args(["build", "-o"])
+                .arg(&go_peer)
+                .arg(".")
+                .current_dir(root().join("bench/peers/go"))
+                .env("GOCACHE", root().join("target/bench/go-cache"))
+                .env("GOFLAGS", "-mod=mod"),
+        )?;
+    }
+    run(
+        "load generator (cargo build --release -p bench)",
+        cargo().args(["build", "--release", "--package", "bench"]),
+    )?;
+    let mut command = Command::new(root().join("target/release/bench"));
+    command
+        .current_dir(root())
+        .arg("--rebuild-secs")
+        .arg(format!("{rebuild:.1}"))
+        .arg("--command")
+        .arg(if args.is_empty() {
+            "./x bench".to_string()
+        } else {
+            format!("./x bench {}", args.join(" "))
+        });
+    if go_peer.exists() {
+        command.arg("--go-bin").arg(&go_peer);
+    }
+    // A full run writes the report; a partial one (any options) only prints it.
+    let passthrough: Vec<&String> = args.iter().filter(|a| *a != "--").collect();
+    if passthrough.is_empty() {
+        command.arg("--out").arg(root().join("BENCHMARKS.md"));
+    }
+    command.args(passthrough);
+    run(
+        "benchmarks (about 15 minutes; bench/src/main.rs)",
+        &mut command,
+    )?;
+    println!("\nbench done in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -117,9 +201,7 @@ fn test() -> Result {
     // wasm-opt only shows up there (see README, "Release build").
     run(
         "release build for the browser tests (cargo leptos build --release)",
-        cargo()
-            .args(["leptos", "build", "--release"])
-            .env("PATH", tools::path_with_npm_bin()),
+        &mut release_build(),
     )?;
     run(
         "browser tests (Playwright + Chromium)",

@@ -112,15 +112,21 @@ fn chromium() -> Result {
     if chromium_path().is_ok() {
         return Ok(());
     }
+    apt_install("Chromium", &["chromium"]).map_err(|_| missing_chromium())?;
+    chromium_path().map(|_| ())
+}
+
+/// `apt-get install packages` as root or through passwordless sudo (after one `apt-get update`).
+fn apt_install(what: &str, packages: &[&str]) -> Result {
     let sudo: &[&str] = if is_root() {
         &[]
     } else if output(Command::new("sudo").args(["-n", "true"])).is_some() {
         &["sudo", "-n"]
     } else {
-        return Err(missing_chromium());
+        return Err("not root, and no passwordless sudo for apt-get".into());
     };
     if output(Command::new("apt-get").arg("--version")).is_none() {
-        return Err(missing_chromium());
+        return Err("no apt-get on this system".into());
     }
     let apt = |args: &[&str]| {
         let mut all: Vec<&str> = sudo.to_vec();
@@ -130,12 +136,45 @@ fn chromium() -> Result {
         cmd.args(&all[1..]).env("DEBIAN_FRONTEND", "noninteractive");
         cmd
     };
-    run("apt-get update", &mut apt(&["update", "-q"]))?;
+    static UPDATED: std::sync::Once = std::sync::Once::new();
+    let mut updated = Ok(());
+    UPDATED.call_once(|| updated = run("apt-get update", &mut apt(&["update", "-q"])));
+    updated?;
+    let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
+    args.extend_from_slice(packages);
     run(
-        "installing Chromium (apt-get install chromium)",
-        &mut apt(&["install", "-y", "-q", "--no-install-recommends", "chromium"]),
-    )?;
-    chromium_path().map(|_| ())
+        &format!("installing {what} (apt-get install {})", packages.join(" ")),
+        &mut apt(&args),
+    )
+}
+
+/// Whether `program` is on PATH.
+pub fn have(program: &str) -> bool {
+    env::var_os("PATH")
+        .is_some_and(|path| env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+/// The benchmark's peers and wrk, from the OS packages. Each one that cannot be installed is
+/// reported and then skipped by the benchmark (which says so in its report), not fatal.
+pub fn bench_peers() {
+    let wanted: [(&str, &[&str], bool); 3] = [
+        ("Go (the Go peer)", &["golang-go"], have("go")),
+        (
+            "nginx with nchan (the nchan peer)",
+            &["nginx", "libnginx-mod-nchan"],
+            have("nginx")
+                && std::path::Path::new("/usr/lib/nginx/modules/ngx_nchan_module.so").exists(),
+        ),
+        ("wrk (SSR requests/s)", &["wrk"], have("wrk")),
+    ];
+    for (what, packages, present) in wanted {
+        if !present && let Err(err) = apt_install(what, packages) {
+            println!("    skipping {what}: {err}");
+        }
+    }
+    if !have("node") {
+        println!("    skipping the Node peer: node is not on PATH");
+    }
 }
 
 fn missing_chromium() -> String {

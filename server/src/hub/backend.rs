@@ -5,6 +5,8 @@
 
 use std::sync::{Arc, OnceLock};
 
+use axum::body::Bytes;
+
 use futures_util::{future::BoxFuture, stream::BoxStream};
 
 use super::stats::ConnectionId;
@@ -23,6 +25,9 @@ pub struct Stored {
     pub except: Box<[ConnectionId]>,
     /// `{"channel":…,"data":…}` for multiplexed streams, built on first use and then shared.
     wrapped: OnceLock<Arc<str>>,
+    /// The SSE layer's frames of this event, built by the first subscriber that sends it and
+    /// then shared by all (see `crate::sse::wire`): fan-out writes the same bytes everywhere.
+    pub frames: [OnceLock<Bytes>; 3],
 }
 
 impl Stored {
@@ -40,6 +45,7 @@ impl Stored {
             data,
             except,
             wrapped: OnceLock::new(),
+            frames: Default::default(),
         }
     }
 

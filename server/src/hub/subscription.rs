@@ -10,15 +10,19 @@ use futures_util::{
 
 use super::{
     backend::{Feed, Live, Replay, Stored},
-    cursor::Cursor,
     stats::{ConnectionGuard, ConnectionId, Stats, SubscriberGuard},
 };
 
 /// What the SSE layer turns into one event.
 #[derive(Debug)]
 pub enum Frame {
-    /// An event; `cursor` resumes right after it.
-    Event { event: Arc<Stored>, cursor: String },
+    /// An event; `cursor` resumes right after it. `None` on a connection to this one channel:
+    /// the cursor is then the event's own, `EPOCH:CHANNEL=ID`, the same for every such
+    /// subscriber, so its frame can be built once and shared.
+    Event {
+        event: Arc<Stored>,
+        cursor: Option<String>,
+    },
     /// Events of `channel` were lost (the cursor was older than the history, not from it, or
     /// the connection fell behind): the client should reload that channel's snapshot.
     Resync { channel: Arc<str>, cursor: String },
@@ -56,7 +60,7 @@ pub(super) fn frames(
     connection: ConnectionGuard,
     stats: Arc<Stats>,
 ) -> BoxStream<'static, Frame> {
-    let mut cursor = Cursor::new(epoch);
+    let mut positions = Vec::with_capacity(channels.len());
     let mut replays = Vec::new();
     let mut lives = Vec::new();
     let mut names = Vec::new();
@@ -65,40 +69,53 @@ pub(super) fn frames(
     for (index, joined) in channels.into_iter().enumerate() {
         let Feed { head, replay, live } = joined.feed;
         // Until told otherwise the client stands where its cursor put it, or at the head.
-        cursor
-            .positions
-            .insert(joined.name.to_string(), joined.position.unwrap_or(head));
+        let mut position = joined.position.unwrap_or(head);
         match replay {
             Replay::Events(events) => {
                 replays.extend(events.into_iter().map(|e| Input::Replayed(index, e)));
             }
             Replay::Gap => {
-                cursor.positions.insert(joined.name.to_string(), head);
+                position = head;
                 replays.push(Input::Gap(index));
             }
         }
+        positions.push(position);
         lives.push(live.map(move |item| Input::Live(index, item)).boxed());
         subscribers.push(stats.subscribe(joined.name.clone()));
         names.push(joined.name);
     }
+    // Cursor text lists channels by name, whatever order the client asked for them in.
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by(|&a, &b| names[a].cmp(&names[b]));
 
     let id = connection.id();
     let mut tracker = Tracker {
-        cursor,
+        epoch: epoch.into(),
+        positions,
+        order,
         names,
         id,
         stats,
         _guards: (connection, subscribers),
     };
+    let live = if lives.len() == 1 {
+        lives.pop().expect("one live feed")
+    } else {
+        stream::select_all(lives).boxed()
+    };
     stream::iter(replays)
-        .chain(stream::select_all(lives))
+        .chain(live)
         .filter_map(move |input| futures_util::future::ready(tracker.frame(input)))
         .boxed()
 }
 
 /// The per-connection state threaded through the merged stream.
 struct Tracker {
-    cursor: Cursor,
+    epoch: Box<str>,
+    /// The client's position in each channel, by the channel's index on this connection.
+    positions: Vec<u64>,
+    /// Channel indexes sorted by name: the order of the cursor text.
+    order: Vec<usize>,
     names: Vec<Arc<str>>,
     id: ConnectionId,
     stats: Arc<Stats>,
@@ -117,15 +134,13 @@ impl Tracker {
                 self.stats.resynced();
                 Some(Frame::Resync {
                     channel: self.names[index].clone(),
-                    cursor: self.cursor.to_string(),
+                    cursor: self.cursor(),
                 })
             }
             Input::Live(index, Live::Event(event)) => {
-                let name = &self.names[index];
-                let seen = self.cursor.position(name).unwrap_or(0);
                 // At the seam between replay and live an event could come twice (a backend
                 // may overlap them); the cursor says which ones this client already has.
-                if event.id <= seen || event.except.contains(&self.id) {
+                if event.id <= self.positions[index] || event.except.contains(&self.id) {
                     return None;
                 }
                 Some(self.advance(index, event))
@@ -134,12 +149,52 @@ impl Tracker {
     }
 
     fn advance(&mut self, index: usize, event: Arc<Stored>) -> Frame {
-        self.cursor
-            .positions
-            .insert(self.names[index].to_string(), event.id);
-        Frame::Event {
-            event,
-            cursor: self.cursor.to_string(),
+        self.positions[index] = event.id;
+        let cursor = (self.positions.len() > 1).then(|| self.cursor());
+        Frame::Event { event, cursor }
+    }
+
+    /// `EPOCH:CHANNEL=ID,…` (see [`super::Cursor`]).
+    fn cursor(&self) -> String {
+        use std::fmt::Write;
+        let mut text = String::with_capacity(16 + 24 * self.order.len());
+        text.push_str(&self.epoch);
+        text.push(':');
+        for (n, &index) in self.order.iter().enumerate() {
+            if n > 0 {
+                text.push(',');
+            }
+            let _ = write!(text, "{}={}", self.names[index], self.positions[index]);
         }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::Cursor;
+
+    /// The hand-built cursor text is exactly what [`Cursor`] prints and parses.
+    #[test]
+    fn cursor_text_matches_cursor() {
+        let stats = Arc::new(Stats::default());
+        let connection = stats.connect(None, 1).unwrap();
+        let tracker = Tracker {
+            epoch: "e1".into(),
+            positions: vec![7, 3, 0],
+            order: vec![1, 2, 0],
+            names: vec!["stats".into(), "prices".into(), "prices/x".into()],
+            id: connection.id(),
+            stats: stats.clone(),
+            _guards: (connection, Vec::new()),
+        };
+        let text = tracker.cursor();
+        let mut expected = Cursor::new("e1");
+        for (name, id) in [("stats", 7), ("prices", 3), ("prices/x", 0)] {
+            expected.positions.insert(name.to_string(), id);
+        }
+        assert_eq!(text, expected.to_string());
+        assert_eq!(Cursor::parse(&text).unwrap(), Some(expected));
     }
 }

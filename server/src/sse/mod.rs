@@ -1,30 +1,30 @@
-//! Thin handlers that turn a hub subscription into an axum `Sse` response.
+//! Thin handlers that turn a hub subscription into an event-stream response.
 //!
-//! Framing is axum's (`Sse`, `Event`, `KeepAlive`); nothing here formats SSE by hand. Every
-//! stream starts with a `retry:` hint and a `hello` event, replays what the client missed after
-//! its cursor (`Last-Event-ID`, else `?last_event_id=`), then goes live; heartbeat comments keep
-//! idle streams open through proxies; and the shutdown token ends it at once.
+//! Every stream starts with a `retry:` hint and a `hello` event, replays what the client missed
+//! after its cursor (`Last-Event-ID`, else `?last_event_id=`), then goes live; heartbeat
+//! comments keep quiet streams open through proxies; and the shutdown token ends it at once.
+//! The bytes on the wire, and why they cost little per subscriber, are in [`wire`].
 
-use std::{convert::Infallible, time::Duration};
+pub mod wire;
 
-use app::events::{Hello, LiveEvent, Resync, channels};
+use std::time::Duration;
+
+use app::events::{Hello, LiveEvent, channels};
 use axum::{
+    body::Body,
     extract::State,
-    http::{HeaderMap, HeaderName, HeaderValue},
-    response::{
-        IntoResponse, Response,
-        sse::{Event, KeepAlive, Sse},
-    },
+    http::{HeaderMap, HeaderName, HeaderValue, header},
+    response::Response,
 };
-use futures_util::{StreamExt, stream};
 use serde::Deserialize;
 
 use crate::{
     AppState,
     auth::{CurrentUser, SignedIn},
     error::{ApiError, ApiQuery},
-    hub::{Cursor, Frame},
+    hub::Cursor,
 };
+use wire::{Shape, push_field};
 
 /// How long browsers wait before reconnecting a dropped stream (the `retry:` hint).
 pub const RETRY: Duration = Duration::from_millis(1_000);
@@ -39,15 +39,6 @@ pub struct StreamQuery {
     pub channels: Option<String>,
     /// Resume position on first connect (reconnects send the `Last-Event-ID` header instead).
     pub last_event_id: Option<String>,
-}
-
-/// Whether frames carry the bare event or name their channel too.
-#[derive(Clone, Copy)]
-enum Shape {
-    /// One channel: `data` is the event's JSON.
-    Single,
-    /// Several channels: `data` is `{"channel": …, "data": <event>}`.
-    Multiplexed,
 }
 
 /// `GET /api/prices/stream`.
@@ -141,46 +132,24 @@ async fn open(
         connection: subscription.connection.to_string(),
         build: state.config.build_id.clone(),
     };
-    let first = Event::default()
-        .retry(RETRY)
-        .event(Hello::NAME)
-        .data(serde_json::to_string(&hello).map_err(|e| ApiError::internal(&e))?);
-    let events = stream::once(async { first })
-        .chain(subscription.frames.map(move |frame| to_event(frame, shape)))
-        .map(Ok::<_, Infallible>)
-        .take_until(state.shutdown.clone().cancelled_owned());
+    let mut first = format!("retry: {}\n", RETRY.as_millis()).into_bytes();
+    push_field(&mut first, "event", Hello::NAME);
+    let hello = serde_json::to_string(&hello).map_err(|e| ApiError::internal(&e))?;
+    push_field(&mut first, "data", &hello);
+    first.push(b'\n');
 
-    let mut response = Sse::new(events)
-        .keep_alive(KeepAlive::new().interval(subscription.heartbeat))
-        .into_response();
-    response
-        .headers_mut()
-        .insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
-    Ok(response)
-}
-
-/// One frame as an SSE event. Names were validated at publish, cursors are built from tokens,
-/// and data is JSON (no raw CR or LF), so none of axum's setters can panic here.
-fn to_event(frame: Frame, shape: Shape) -> Event {
-    match frame {
-        Frame::Event { event, cursor } => {
-            let data = match shape {
-                Shape::Single => &event.data,
-                Shape::Multiplexed => event.wrapped(),
-            };
-            Event::default()
-                .event(&*event.name)
-                .id(cursor)
-                .data(&**data)
-        }
-        Frame::Resync { channel, cursor } => {
-            let resync = Resync {
-                channel: channel.to_string(),
-            };
-            Event::default()
-                .event(Resync::NAME)
-                .id(cursor)
-                .data(serde_json::to_string(&resync).unwrap_or_default())
-        }
-    }
+    let body = wire::Body::new(
+        first.into(),
+        subscription.frames,
+        shape,
+        state.hub.epoch(),
+        subscription.heartbeat,
+        state.shutdown.clone().cancelled_owned(),
+    );
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header(X_ACCEL_BUFFERING, HeaderValue::from_static("no"))
+        .body(Body::from_stream(body))
+        .map_err(|e| ApiError::internal(&e))
 }
