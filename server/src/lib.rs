@@ -6,7 +6,8 @@
 //! - [`hub`]: channels, authorization, ids, history, replay, fan-out, stats.
 //! - [`feeds`]: the channel table, and the producers and domain code that publish: prices,
 //!   orders, notifications, jobs, stats, and the example clock.
-//! - [`sse`]: thin handlers turning a hub subscription into an axum `Sse` response.
+//! - [`sse`]: thin handlers turning a hub subscription into an event stream; [`sse::wire`]:
+//!   the bytes on the wire, framed once per event and shared by subscribers.
 //! - [`api`]: the REST endpoints; [`auth`]: the demo session and the origin check.
 //! - [`error`]: [`error::ApiError`], status + one-line reason for every refusal.
 //! - [`host`]: the server side of the UI's server functions, and the page snapshot.

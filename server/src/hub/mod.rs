@@ -322,7 +322,7 @@ impl<'a> IntoFuture for Publish<'a> {
     }
 }
 
-/// An SSE event name must be one line (axum's setter panics on CR/LF); we also keep out NUL and
+/// An SSE event name must be one line (a CR or LF would end its `event:` field early); we also keep out NUL and
 /// other control characters so it reads the same in every parser and log. Colons are fine
 /// (`order:created`): a field's value is everything after the first one.
 pub fn is_valid_event_name(name: &str) -> bool {
