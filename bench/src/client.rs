@@ -48,6 +48,8 @@ fn invalid(what: impl Into<String>) -> io::Error {
 struct Head {
     status: u16,
     chunked: bool,
+    /// The server will close the connection after this response.
+    close: bool,
     content_length: Option<usize>,
     rest: Vec<u8>,
 }
@@ -63,12 +65,14 @@ async fn read_head(tcp: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Head> {
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(|| invalid("bad status line"))?;
             let mut chunked = false;
+            let mut close = false;
             let mut content_length = None;
             for line in lines {
                 if let Some((name, value)) = line.split_once(':') {
                     match name.trim() {
                         "transfer-encoding" => chunked = value.contains("chunked"),
                         "content-length" => content_length = value.trim().parse().ok(),
+                        "connection" => close = value.contains("close"),
                         _ => {}
                     }
                 }
@@ -78,6 +82,7 @@ async fn read_head(tcp: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Head> {
             return Ok(Head {
                 status,
                 chunked,
+                close,
                 content_length,
                 rest,
             });
@@ -164,10 +169,12 @@ impl EventStream {
     }
 }
 
-/// A keep-alive connection for publishing.
+/// A keep-alive connection for publishing; it reconnects when the server closes it (nginx does
+/// after 1,000 requests).
 pub struct Publisher {
     server: SocketAddr,
-    tcp: TcpStream,
+    n: usize,
+    tcp: Option<TcpStream>,
     buf: Vec<u8>,
 }
 
@@ -175,7 +182,8 @@ impl Publisher {
     pub async fn connect(server: SocketAddr, n: usize) -> io::Result<Self> {
         Ok(Self {
             server,
-            tcp: connect(server, n).await?,
+            n,
+            tcp: Some(connect(server, n).await?),
             buf: Vec::new(),
         })
     }
@@ -187,13 +195,34 @@ impl Publisher {
             self.server,
             body.len()
         );
-        self.tcp.write_all(request.as_bytes()).await?;
-        let head = read_head(&mut self.tcp, &mut self.buf).await?;
+        // A kept-alive connection the server closed meanwhile fails before any response
+        // byte: the request was not read, so it is sent again on a new connection.
+        let head = match self.exchange(request.as_bytes()).await {
+            Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => {
+                self.tcp = None;
+                self.exchange(request.as_bytes()).await?
+            }
+            other => other?,
+        };
+        if head.close {
+            self.tcp = None;
+        }
+        Ok(())
+    }
+
+    async fn exchange(&mut self, request: &[u8]) -> io::Result<Head> {
+        if self.tcp.is_none() {
+            self.buf.clear();
+            self.tcp = Some(connect(self.server, self.n).await?);
+        }
+        let tcp = self.tcp.as_mut().expect("connected above");
+        tcp.write_all(request).await?;
+        let mut head = read_head(tcp, &mut self.buf).await?;
         if !(200..300).contains(&head.status) {
-            return Err(invalid(format!("POST {path}: status {}", head.status)));
+            return Err(invalid(format!("POST: status {}", head.status)));
         }
         // Skip the response body.
-        let mut rest = head.rest;
+        let mut rest = std::mem::take(&mut head.rest);
         if head.chunked {
             let mut dechunker = Dechunker::default();
             let mut sink = Vec::new();
@@ -203,18 +232,18 @@ impl Publisher {
                     break;
                 }
                 rest.clear();
-                if self.tcp.read_buf(&mut rest).await? == 0 {
+                if tcp.read_buf(&mut rest).await? == 0 {
                     return Err(invalid("closed inside a response"));
                 }
             }
         } else if head.status != 204 {
             let length = head.content_length.unwrap_or(0);
             while rest.len() < length {
-                if self.tcp.read_buf(&mut rest).await? == 0 {
+                if tcp.read_buf(&mut rest).await? == 0 {
                     return Err(invalid("closed inside a response"));
                 }
             }
         }
-        Ok(())
+        Ok(head)
     }
 }

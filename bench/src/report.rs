@@ -244,7 +244,7 @@ impl Report {
         let _ = writeln!(
             md,
             "Written by `{}` from one run on the machine below. Each server runs alone, pinned to core 0 (`taskset -c 0`); the load generator (`bench/`, one thread, raw TCP) runs on core 1. \
-Every event is {EVENT_BYTES} bytes of JSON carrying a sequence number and the publisher's monotonic timestamp, published with HTTP POSTs on keep-alive connections, so latency is publish→receive and losses and duplicates are counted per connection. \
+Every event is {EVENT_BYTES} bytes of JSON carrying a sequence number and the publisher's monotonic timestamp, published with HTTP POSTs on keep-alive connections at a fixed schedule. Latency runs from the moment an event was due to be published to its receipt (so a server that holds up its publisher is not flattered: coordinated omission); losses and duplicates are counted per connection from the sequence numbers. \
 **Server CPU** is user+system time from /proc over the measured span; the headline is **deliveries per server CPU-second**. Heartbeats every {} s on every server.\n",
             self.extras
                 .command
