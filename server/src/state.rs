@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     Config,
     feeds::{self, jobs::Jobs, notifications::Notifier, orders::OrderBook},
-    hub::{Hub, Settings, memory::Memory},
+    hub::{Hub, memory::Memory},
 };
 
 /// Cheap to clone: every field is a handle.
@@ -35,11 +35,7 @@ impl AppState {
     pub fn new(config: Config, shutdown: CancellationToken) -> Self {
         let mut registry = feeds::registry(config.heartbeat);
         if config.bench {
-            let settings = Settings {
-                history: feeds::bench::HISTORY,
-                heartbeat: config.heartbeat,
-            };
-            feeds::bench::register(&mut registry, settings);
+            feeds::bench::register(&mut registry, config.heartbeat);
         }
         let hub = Hub::new(registry, Arc::new(Memory::new()), config.limits);
         Self {

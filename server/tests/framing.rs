@@ -57,8 +57,9 @@ fn generate(rng: &mut SmallRng) -> String {
 #[tokio::test]
 async fn generated_strings_round_trip_through_frames_and_parser() {
     const TOTAL: usize = 100_000;
-    // Below the broadcast capacity, so the reader never lags between batches.
-    const BATCH: usize = 500;
+    // Below the channel's live ring (128 for notifications, see `memory::live_capacity`), so
+    // the reader never lags between batches.
+    const BATCH: usize = 100;
 
     let app = spawn_app().await;
     let alice = signed_in(&app, "alice").await;

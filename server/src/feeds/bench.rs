@@ -26,14 +26,16 @@ pub const BENCH_USER: &str = "bench/:id";
 /// The event name of everything published here.
 pub const EVENT: &str = "bench";
 
-/// History per benchmark channel: a reconnect storm replays up to this many events.
+/// History of the fan-out channel: a reconnect storm replays up to this many events.
 pub const HISTORY: usize = 1024;
+/// History of a user's channel, as for the app's notifications.
+pub const USER_HISTORY: usize = 128;
 
-/// Adds the benchmark channels to `registry`.
-pub fn register(registry: &mut Registry, settings: Settings) {
-    for pattern in [BENCH, BENCH_USER] {
+/// Adds the benchmark channels to `registry`, with `heartbeat`.
+pub fn register(registry: &mut Registry, heartbeat: std::time::Duration) {
+    for (pattern, history) in [(BENCH, HISTORY), (BENCH_USER, USER_HISTORY)] {
         registry
-            .register(pattern, settings, public())
+            .register(pattern, Settings { history, heartbeat }, public())
             .unwrap_or_else(|err| panic!("bench channels are wrong: {err:?}"));
     }
 }

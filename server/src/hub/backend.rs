@@ -116,11 +116,12 @@ pub trait Backend: Send + Sync + 'static {
         event: NewEvent,
     ) -> BoxFuture<'a, Result<Arc<Stored>, BackendError>>;
 
-    /// Subscribes to `channel`: with `after: None` live events only, with `Some(id)` first the
-    /// history after `id` (or a `Gap`).
+    /// Subscribes to `channel` (which keeps `history` events): with `after: None` live events
+    /// only, with `Some(id)` first the history after `id` (or a `Gap`).
     fn subscribe<'a>(
         &'a self,
         channel: &'a str,
+        history: usize,
         after: Option<u64>,
     ) -> BoxFuture<'a, Result<Feed, BackendError>>;
 

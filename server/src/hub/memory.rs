@@ -13,10 +13,17 @@ use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 
 use super::backend::{Backend, BackendError, Feed, Live, NewEvent, Replay, Stored};
 
-/// Events a live subscriber may fall behind by before it gets a `resync`. The ring is shared by
-/// all subscribers of a channel (one slot per event, not per subscriber), so this bounds memory
-/// per channel, not per client: at ~100-byte events about 100 KB.
+/// The most events a live subscriber may fall behind by before it gets a `resync`. The ring is
+/// shared by all subscribers of a channel (one slot per event, not per subscriber).
 pub const BROADCAST_CAPACITY: usize = 1024;
+
+/// The live ring of a channel keeping `history` events: as deep as its history (a subscriber
+/// further behind than that could not be replayed either), at least 64, at most
+/// [`BROADCAST_CAPACITY`]. Per-user channels with a short history then cost a few KB each,
+/// not the ~40 KB of a full ring.
+pub fn live_capacity(history: usize) -> usize {
+    history.next_power_of_two().clamp(64, BROADCAST_CAPACITY)
+}
 
 pub struct Memory {
     epoch: String,
@@ -77,7 +84,8 @@ impl Memory {
         }
     }
 
-    fn channel(&self, name: &str) -> Arc<Channel> {
+    /// The channel `name`, created with a live ring for `history` events if it is new.
+    fn channel(&self, name: &str, history: usize) -> Arc<Channel> {
         if let Some(channel) = self
             .channels
             .read()
@@ -95,11 +103,22 @@ impl Memory {
             .or_insert_with(|| {
                 Arc::new(Channel {
                     name: name.into(),
-                    sender: broadcast::Sender::new(BROADCAST_CAPACITY),
+                    sender: broadcast::Sender::new(live_capacity(history)),
                     history: Mutex::default(),
                 })
             })
             .clone()
+    }
+}
+
+impl Memory {
+    /// The channel `name` if it was ever published to or subscribed.
+    fn existing(&self, name: &str) -> Option<Arc<Channel>> {
+        self.channels
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
     }
 }
 
@@ -122,7 +141,7 @@ impl Backend for Memory {
         history: usize,
         event: NewEvent,
     ) -> BoxFuture<'a, Result<Arc<Stored>, BackendError>> {
-        let channel = self.channel(channel);
+        let channel = self.channel(channel, history);
         let mut state = channel.lock();
         state.last_id += 1;
         let stored = Arc::new(Stored::new(
@@ -145,9 +164,10 @@ impl Backend for Memory {
     fn subscribe<'a>(
         &'a self,
         channel: &'a str,
+        history: usize,
         after: Option<u64>,
     ) -> BoxFuture<'a, Result<Feed, BackendError>> {
-        let channel = self.channel(channel);
+        let channel = self.channel(channel, history);
         let state = channel.lock();
         let receiver = channel.sender.subscribe();
         let feed = Feed {
@@ -165,7 +185,7 @@ impl Backend for Memory {
     }
 
     fn head<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<u64, BackendError>> {
-        let head = self.channel(channel).lock().last_id;
+        let head = self.existing(channel).map_or(0, |c| c.lock().last_id);
         futures_util::future::ready(Ok(head)).boxed()
     }
 
@@ -174,10 +194,11 @@ impl Backend for Memory {
         channel: &'a str,
         n: usize,
     ) -> BoxFuture<'a, Result<Vec<Arc<Stored>>, BackendError>> {
-        let channel = self.channel(channel);
-        let state = channel.lock();
-        let skip = state.events.len().saturating_sub(n);
-        let events = state.events.iter().skip(skip).cloned().collect();
+        let events = self.existing(channel).map_or_else(Vec::new, |channel| {
+            let state = channel.lock();
+            let skip = state.events.len().saturating_sub(n);
+            state.events.iter().skip(skip).cloned().collect()
+        });
         futures_util::future::ready(Ok(events)).boxed()
     }
 }
@@ -185,6 +206,16 @@ impl Backend for Memory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Short histories get short live rings; none is shallower than 64 or deeper than the cap.
+    #[test]
+    fn live_rings_follow_history() {
+        assert_eq!(live_capacity(0), 64);
+        assert_eq!(live_capacity(8), 64);
+        assert_eq!(live_capacity(100), 128);
+        assert_eq!(live_capacity(512), 512);
+        assert_eq!(live_capacity(5_000), BROADCAST_CAPACITY);
+    }
 
     fn event(text: &str) -> NewEvent {
         NewEvent {
@@ -210,7 +241,7 @@ mod tests {
         }
         // Kept: 6..=10.
         let memory = &memory;
-        let replay = |after| async move { memory.subscribe("c", after).await.unwrap().replay };
+        let replay = |after| async move { memory.subscribe("c", 8, after).await.unwrap().replay };
         assert_eq!(ids(&replay(None).await), Some(vec![]));
         assert_eq!(ids(&replay(Some(10)).await), Some(vec![]));
         assert_eq!(ids(&replay(Some(7)).await), Some(vec![8, 9, 10]));
@@ -223,10 +254,10 @@ mod tests {
     #[tokio::test]
     async fn empty_channel_replays_nothing() {
         let memory = Memory::new();
-        let feed = memory.subscribe("c", Some(0)).await.unwrap();
+        let feed = memory.subscribe("c", 8, Some(0)).await.unwrap();
         assert_eq!(ids(&feed.replay), Some(vec![]));
         assert_eq!(feed.head, 0);
-        assert!(ids(&memory.subscribe("c", Some(3)).await.unwrap().replay).is_none());
+        assert!(ids(&memory.subscribe("c", 8, Some(3)).await.unwrap().replay).is_none());
     }
 
     /// Live events continue right after the replay: no gap, no overlap.
@@ -239,7 +270,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let mut feed = memory.subscribe("c", Some(1)).await.unwrap();
+        let mut feed = memory.subscribe("c", 8, Some(1)).await.unwrap();
         memory.publish("c", 10, event("live")).await.unwrap();
         assert_eq!(ids(&feed.replay), Some(vec![2, 3]));
         match feed.live.next().await.unwrap() {

@@ -196,8 +196,11 @@ impl Hub {
             return Err(HubError::TooManyChannels { limit });
         }
         let mut heartbeat = Duration::MAX;
+        let mut settings = Vec::with_capacity(unique.len());
         for name in &unique {
-            heartbeat = heartbeat.min(self.authorize(user, name)?.heartbeat);
+            let channel = self.authorize(user, name)?;
+            heartbeat = heartbeat.min(channel.heartbeat);
+            settings.push(channel);
         }
         let connection = self
             .stats
@@ -209,11 +212,12 @@ impl Hub {
         let cursor = cursor.unwrap_or_else(|| Cursor::new(self.epoch()));
         let foreign = cursor.epoch != self.epoch();
         let mut joined = Vec::with_capacity(unique.len());
-        for name in unique {
+        for (name, settings) in unique.into_iter().zip(settings) {
             let position = cursor.position(name);
+            let after = if foreign { None } else { position };
             let mut feed = self
                 .backend
-                .subscribe(name, if foreign { None } else { position })
+                .subscribe(name, settings.history, after)
                 .await?;
             if foreign && position.is_some() {
                 feed.replay = backend::Replay::Gap;
@@ -365,7 +369,12 @@ mod tests {
             .subscribe(Some("alice"), std::slice::from_ref(&channel), None)
             .await
             .unwrap();
-        let overflow = memory::BROADCAST_CAPACITY as u64 + 10;
+        let ring = memory::live_capacity(128);
+        assert_eq!(
+            ring, 128,
+            "a notification channel's live ring is as deep as its history"
+        );
+        let overflow = ring as u64 + 10;
         for id in 1..=overflow {
             hub.publish(&channel, &note(id)).await.unwrap();
         }
@@ -375,7 +384,7 @@ mod tests {
             other => panic!("expected resync, got {other:?}"),
         }
         let mut last = 0;
-        for _ in 0..memory::BROADCAST_CAPACITY {
+        for _ in 0..ring {
             match frames.next().await.unwrap() {
                 Frame::Event { event, .. } => {
                     assert!(event.id > last);

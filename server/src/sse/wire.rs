@@ -45,17 +45,20 @@ const MULTIPLEXED_WITHOUT_ID: usize = 2;
 /// Appends `field: value` lines; a value with line breaks becomes one line per part (the
 /// client joins them with `\n`), so no value can end a frame early or forge a field.
 pub fn push_field(out: &mut Vec<u8>, field: &str, value: &str) {
-    let mut rest = value;
+    let mut rest = value.as_bytes();
     loop {
-        let end = rest.find(['\r', '\n']).unwrap_or(rest.len());
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\r' || b == b'\n')
+            .unwrap_or(rest.len());
         out.extend_from_slice(field.as_bytes());
         out.extend_from_slice(b": ");
-        out.extend_from_slice(&rest.as_bytes()[..end]);
+        out.extend_from_slice(&rest[..end]);
         out.push(b'\n');
         if end == rest.len() {
             return;
         }
-        let skip = if rest[end..].starts_with("\r\n") {
+        let skip = if rest[end..].starts_with(b"\r\n") {
             2
         } else {
             1
