@@ -209,7 +209,7 @@ fn machine() -> String {
             format!("{:.0} GiB", kb as f64 / 1024.0 / 1024.0)
         });
     format!(
-        "- {model}, {cores_all} cores, {mem} RAM; {}\n- {}; {}; nginx {}; nchan module from Debian libnginx-mod-nchan; node {}",
+        "- {model}, {cores_all} cores, {mem} RAM; {}\n- {}; {}; {}; nchan module from Debian libnginx-mod-nchan; node {}",
         first_line("uname", &["-sr"]),
         first_line("rustc", &["--version"]),
         first_line("go", &["version"]),
