@@ -228,16 +228,6 @@ impl Report {
         }
     }
 
-    fn rows<'a>(
-        &'a self,
-        pick: impl Fn(&'a Row) -> bool + 'a,
-    ) -> impl Iterator<Item = (Kind, &'a Row)> + 'a {
-        self.rows
-            .iter()
-            .filter(move |(_, r)| pick(r))
-            .map(|(k, r)| (*k, r))
-    }
-
     pub fn markdown(&self) -> String {
         let mut md = String::new();
         let _ = writeln!(md, "# Benchmarks\n");
@@ -280,7 +270,7 @@ Every event is {EVENT_BYTES} bytes of JSON carrying a sequence number and the pu
                 md,
                 "| server | delivered | deliveries/s | deliveries per server CPU-s | server CPU user + sys (s) | p50 ms | p99 ms | p99.9 ms | lost | duplicated |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
             );
-            for (kind, row) in self.rows(|r| matches!(r, Row::Delivery(..))) {
+            for (kind, row) in &self.rows {
                 let Row::Delivery(scenario, d) = row else {
                     continue;
                 };
@@ -325,7 +315,7 @@ Every event is {EVENT_BYTES} bytes of JSON carrying a sequence number and the pu
             md,
             "| server | streams | RSS before → after (MB) | RSS per stream | server CPU in 10 s idle (heartbeats) |\n|---|---:|---:|---:|---:|"
         );
-        for (kind, row) in self.rows(|r| matches!(r, Row::Idle(_))) {
+        for (kind, row) in &self.rows {
             let Row::Idle(i) = row else { continue };
             let per = i.rss_after.saturating_sub(i.rss_before) as f64 / i.connections.max(1) as f64;
             let _ = writeln!(
@@ -350,7 +340,7 @@ Every event is {EVENT_BYTES} bytes of JSON carrying a sequence number and the pu
             md,
             "| server | streams open | SIGINT → exit |\n|---|---:|---:|"
         );
-        for (kind, row) in self.rows(|r| matches!(r, Row::Shutdown { .. })) {
+        for (kind, row) in &self.rows {
             let Row::Shutdown { open, exit } = row else {
                 continue;
             };
@@ -374,7 +364,7 @@ Every event is {EVENT_BYTES} bytes of JSON carrying a sequence number and the pu
             md,
             "| server | clients | all caught up after | lost | duplicated |\n|---|---:|---:|---:|---:|"
         );
-        for (kind, row) in self.rows(|r| matches!(r, Row::Reconnect(_))) {
+        for (kind, row) in &self.rows {
             let Row::Reconnect(r) = row else { continue };
             let _ = writeln!(
                 md,

@@ -86,13 +86,8 @@ impl Memory {
 
     /// The channel `name`, created with a live ring for `history` events if it is new.
     fn channel(&self, name: &str, history: usize) -> Arc<Channel> {
-        if let Some(channel) = self
-            .channels
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(name)
-        {
-            return channel.clone();
+        if let Some(channel) = self.existing(name) {
+            return channel;
         }
         let mut channels = self
             .channels

@@ -121,18 +121,9 @@ impl Hub {
     /// Publishes `event` on `channel`; `.await` it (optionally after `.except(…)`) to get the
     /// event's id. The event is serialised here, once, whatever the number of subscribers.
     pub fn publish<'a, E: LiveEvent>(&'a self, channel: &'a str, event: &E) -> Publish<'a> {
-        let encoded = if is_valid_event_name(E::NAME) {
+        self.publish_encoded(channel, E::NAME, || {
             serde_json::to_string(event).map_err(HubError::Serialize)
-        } else {
-            Err(HubError::InvalidEventName(E::NAME))
-        };
-        Publish {
-            hub: self,
-            channel,
-            name: E::NAME,
-            encoded,
-            except: Vec::new(),
-        }
+        })
     }
 
     /// Publishes `json`, which must be one JSON value, as an event named `name`: for relaying
@@ -144,8 +135,19 @@ impl Hub {
         name: &'static str,
         json: String,
     ) -> Publish<'a> {
+        self.publish_encoded(channel, name, || Ok(json))
+    }
+
+    /// The pending publish of an event named `name` whose JSON `encode` gives, if the name is
+    /// valid.
+    fn publish_encoded<'a>(
+        &'a self,
+        channel: &'a str,
+        name: &'static str,
+        encode: impl FnOnce() -> Result<String, HubError>,
+    ) -> Publish<'a> {
         let encoded = if is_valid_event_name(name) {
-            Ok(json)
+            encode()
         } else {
             Err(HubError::InvalidEventName(name))
         };
