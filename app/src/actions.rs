@@ -3,10 +3,68 @@
 //! REST endpoints, through the [`host::Host`] the server provides as context (`app` never
 //! imports `server`).
 
-use leptos::prelude::*;
+use leptos::{
+    prelude::*,
+    server_fn::{
+        codec::JsonEncoding,
+        error::{FromServerFnError, ServerFnErrorErr},
+    },
+};
+use serde::{Deserialize, Serialize};
 
 use crate::events::{JobStarted, Notification, Order, OrderStatus, Side};
 use crate::live::Snapshot;
+
+/// Why a UI action failed: the HTTP status it was answered with and a one-line reason that
+/// says what to do, the same as the REST boundary's `{"error": …}` (causes stay in the
+/// server's log). It travels as that same JSON, so a refusal from a middleware (413 for an
+/// oversized body, 403 cross-site) reads the same as one from the action itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionError {
+    /// The HTTP status (0: the server could not be reached).
+    #[serde(default)]
+    pub status: u16,
+    #[serde(rename = "error")]
+    pub reason: String,
+}
+
+impl ActionError {
+    pub fn new(status: u16, reason: impl Into<String>) -> Self {
+        Self {
+            status,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ActionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl FromServerFnError for ActionError {
+    type Encoder = JsonEncoding;
+
+    /// Failures of the framework rather than of the action: say which side it was (on the
+    /// server, with that status rather than the framework's 500 for everything).
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        let err = match value {
+            ServerFnErrorErr::Request(_) => Self::new(
+                0,
+                "could not reach the server; check the connection and try again",
+            ),
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => Self::new(
+                400,
+                "the form could not be read; reload the page and try again",
+            ),
+            _ => Self::new(500, "something went wrong on the server; try again"),
+        };
+        #[cfg(feature = "ssr")]
+        let err = refused(err);
+        err
+    }
+}
 
 #[cfg(feature = "ssr")]
 pub mod host {
@@ -14,21 +72,25 @@ pub mod host {
 
     use std::{future::Future, pin::Pin, sync::Arc};
 
+    use super::ActionError;
     use crate::events::{JobStarted, NewOrder, Notification, Order, OrderStatus};
     use crate::live::Snapshot;
 
-    pub type Pending<T> = Pin<Box<dyn Future<Output = Result<T, String>> + Send>>;
+    pub type Pending<T> = Pin<Box<dyn Future<Output = Result<T, ActionError>> + Send>>;
 
-    /// The server's domain code, as the UI's actions need it. Errors are one-line reasons fit
-    /// to show to the user.
+    /// The server's domain code, as the UI's actions need it. Errors carry the status and the
+    /// one-line reason the REST endpoints would answer with.
     pub trait Host: Send + Sync + 'static {
         /// The signed-in user of a request.
         fn user(&self, headers: &http::HeaderMap) -> Option<String>;
         /// `Set-Cookie` values that sign `user` in, or out for `None`.
-        fn session_cookies(&self, user: Option<&str>) -> Result<Vec<http::HeaderValue>, String>;
+        fn session_cookies(
+            &self,
+            user: Option<&str>,
+        ) -> Result<Vec<http::HeaderValue>, ActionError>;
         fn snapshot(&self, user: Option<String>) -> Pending<Snapshot>;
         fn place_order(&self, user: String, order: NewOrder) -> Pending<Order>;
-        fn set_order_status(&self, id: u64, status: OrderStatus) -> Pending<Order>;
+        fn set_order_status(&self, user: String, id: u64, status: OrderStatus) -> Pending<Order>;
         fn notify(
             &self,
             from: String,
@@ -36,64 +98,71 @@ pub mod host {
             title: String,
             body: String,
         ) -> Pending<Notification>;
-        fn start_job(&self, user: String) -> JobStarted;
+        fn start_job(&self, user: String) -> Pending<JobStarted>;
     }
 
     pub type SharedHost = Arc<dyn Host>;
 }
 
 #[cfg(feature = "ssr")]
-fn host() -> Result<(host::SharedHost, Option<String>), ServerFnError> {
-    let host = use_context::<host::SharedHost>()
-        .ok_or_else(|| ServerFnError::new("server misconfigured: no host in context"))?;
+fn host() -> Result<(host::SharedHost, Option<String>), ActionError> {
+    let host = use_context::<host::SharedHost>().ok_or_else(|| {
+        // A wiring mistake in the server, not the user's: logged there, generic here.
+        refused(ActionError::new(
+            500,
+            "server misconfigured: no host in context",
+        ))
+    })?;
     let user = use_context::<http::request::Parts>().and_then(|parts| host.user(&parts.headers));
     Ok((host, user))
 }
 
 #[cfg(feature = "ssr")]
-fn signed_in() -> Result<(host::SharedHost, String), ServerFnError> {
+fn signed_in() -> Result<(host::SharedHost, String), ActionError> {
     let (host, user) = host()?;
-    let user = user.ok_or_else(|| refused("sign in first".into()))?;
+    let user = user.ok_or_else(|| refused(ActionError::new(401, "sign in first")))?;
     Ok((host, user))
 }
 
-/// A refusal the user can act on (bad input, wrong state): 422 with the one-line reason, as
-/// the REST endpoints answer; only real failures are 500.
+/// Answers the action with `err`'s status (the framework would say 500 for every error).
 #[cfg(feature = "ssr")]
-fn refused(reason: String) -> ServerFnError {
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(http::StatusCode::UNPROCESSABLE_ENTITY);
+fn refused(err: ActionError) -> ActionError {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = http::StatusCode::from_u16(err.status)
+    {
+        response.set_status(status);
     }
-    ServerFnError::new(reason)
+    err
 }
 
 #[cfg(feature = "ssr")]
-fn set_cookies(user: Option<&str>) -> Result<(), ServerFnError> {
+fn set_cookies(user: Option<&str>) -> Result<(), ActionError> {
     let (host, _) = host()?;
     let cookies = host.session_cookies(user).map_err(refused)?;
-    let response = expect_context::<leptos_axum::ResponseOptions>();
-    for cookie in cookies {
-        response.append_header(http::header::SET_COOKIE, cookie);
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        for cookie in cookies {
+            response.append_header(http::header::SET_COOKIE, cookie);
+        }
     }
     Ok(())
 }
 
 /// The dashboard's state for the current user, with the stream URL and resume cursor.
 #[server]
-pub async fn live_snapshot() -> Result<Snapshot, ServerFnError> {
+pub async fn live_snapshot() -> Result<Snapshot, ActionError> {
     let (host, user) = host()?;
-    host.snapshot(user).await.map_err(ServerFnError::new)
+    host.snapshot(user).await.map_err(refused)
 }
 
 /// Signs in as a demo user.
 #[server]
-pub async fn sign_in(user: String) -> Result<(), ServerFnError> {
+pub async fn sign_in(user: String) -> Result<(), ActionError> {
     set_cookies(Some(&user))
 }
 
 /// Signs out.
 #[server]
-pub async fn sign_out() -> Result<(), ServerFnError> {
+pub async fn sign_out() -> Result<(), ActionError> {
     set_cookies(None)
 }
 
@@ -104,7 +173,7 @@ pub async fn place_order(
     side: Side,
     quantity: u32,
     price: f64,
-) -> Result<Order, ServerFnError> {
+) -> Result<Order, ActionError> {
     let (host, user) = signed_in()?;
     let order = crate::events::NewOrder {
         symbol,
@@ -115,11 +184,13 @@ pub async fn place_order(
     host.place_order(user, order).await.map_err(refused)
 }
 
-/// Fills or cancels an open order.
+/// Fills or cancels one of the signed-in user's open orders.
 #[server]
-pub async fn set_order_status(id: u64, status: OrderStatus) -> Result<Order, ServerFnError> {
-    let (host, _) = signed_in()?;
-    host.set_order_status(id, status).await.map_err(refused)
+pub async fn set_order_status(id: u64, status: OrderStatus) -> Result<Order, ActionError> {
+    let (host, user) = signed_in()?;
+    host.set_order_status(user, id, status)
+        .await
+        .map_err(refused)
 }
 
 /// Sends a notification to `to`.
@@ -128,35 +199,23 @@ pub async fn send_notification(
     to: String,
     title: String,
     body: String,
-) -> Result<Notification, ServerFnError> {
+) -> Result<Notification, ActionError> {
     let (host, from) = signed_in()?;
     host.notify(from, to, title, body).await.map_err(refused)
 }
 
 /// Starts a demo job for the signed-in user.
 #[server]
-pub async fn start_job() -> Result<JobStarted, ServerFnError> {
+pub async fn start_job() -> Result<JobStarted, ActionError> {
     let (host, user) = signed_in()?;
-    Ok(host.start_job(user))
+    host.start_job(user).await.map_err(refused)
 }
 
-/// Why the action's last run failed, if it did (tracked), without the framework's prefix.
+/// Why the action's last run failed, if it did (tracked).
 pub fn failure<S>(action: ServerAction<S>) -> Option<String>
 where
-    S: leptos::server_fn::ServerFn<Error = ServerFnError> + Clone + Send + Sync + 'static,
+    S: leptos::server_fn::ServerFn<Error = ActionError> + Clone + Send + Sync + 'static,
     S::Output: Clone + Send + Sync + 'static,
 {
-    action
-        .value()
-        .get()
-        .and_then(|r| r.err())
-        .map(|e| error_text(&e))
-}
-
-/// The message of a failed action, without the framework's prefix.
-pub fn error_text(err: &ServerFnError) -> String {
-    let text = err.to_string();
-    text.split_once(": ")
-        .map(|(_, rest)| rest.to_string())
-        .unwrap_or(text)
+    action.value().get().and_then(|r| r.err()).map(|e| e.reason)
 }

@@ -227,7 +227,8 @@ pub struct StreamStats {
     pub connections: usize,
     /// Channels with at least one subscriber.
     pub channels: usize,
-    /// Subscribers per channel (channels without any are left out).
+    /// Subscribers per channel *pattern* (`users/:id/notifications`, never a user's own
+    /// channel name, which would tell who is online); patterns without any are left out.
     pub subscribers: std::collections::BTreeMap<String, usize>,
     /// Events published since the server started.
     pub published: u64,
@@ -235,6 +236,9 @@ pub struct StreamStats {
     pub replayed: u64,
     /// `resync` events sent (a client's cursor was older than the history, or it lagged).
     pub resynced: u64,
+    /// Streams refused by a limit (per user, per address, or in all) since the server started.
+    #[serde(default)]
+    pub refused: u64,
 }
 
 impl LiveEvent for StreamStats {

@@ -134,6 +134,10 @@ pub async fn start(kind: Kind, addr: SocketAddr, paths: &Paths) -> std::io::Resu
                 // The demo producers barely tick, so they cost next to nothing.
                 .env("PRICE_INTERVAL_MS", "60000")
                 .env("ORDER_SIMULATOR_MS", "0")
+                // The generator's thousands of clients come from 16 loopback addresses: raise
+                // the per-address cap through config (the total cap follows the open-file
+                // limit, which is above the largest scenario).
+                .env("MAX_STREAMS_PER_ADDRESS", "20000")
                 .env("RUST_LOG", "warn");
         }
         Kind::Go => {

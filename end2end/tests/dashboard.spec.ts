@@ -56,6 +56,11 @@ test('an order placed in one page appears in another, and its update flashes the
   await expect(row).toHaveCount(1);
   await expect(row).toHaveAttribute('data-status', 'open');
   const id = await row.getAttribute('data-order');
+  // Only the owner gets the buttons (the server refuses anyone else with 403 anyway).
+  await expect(row.getByRole('button')).toHaveCount(0);
+  await expect(
+    page.locator(`[data-testid="order-row"][data-order="${id}"]`).getByRole('button', { name: 'Cancel' }),
+  ).toBeVisible();
 
   // Alice fills it; bob's row turns filled (and plays its flash).
   await page.locator(`[data-testid="order-row"][data-order="${id}"]`).getByRole('button', { name: 'Fill' }).click();

@@ -1,19 +1,22 @@
 //! The REST endpoints for curl, scripts and external publishers: orders, notifications, jobs,
 //! stats and health. Each is a thin shell around the domain code in `feeds`.
 
+use std::collections::BTreeMap;
+
 use app::events::{Notification, Order, StreamStats};
 use axum::{
     Json,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode, header},
 };
+use serde::Serialize;
 
 use crate::{
     AppState,
     auth::SignedIn,
     error::{ApiError, ApiJson},
     feeds::{
-        jobs::JobStarted,
+        jobs::{JobError, JobStarted},
         notifications::{NotifyError, SendNotification},
         orders::{NewOrder, OrderError, StatusChange},
     },
@@ -21,9 +24,16 @@ use crate::{
 };
 
 /// The stream connection a request comes from (`X-Connection-Id`, from the stream's `hello`),
-/// so that its effects are not echoed back to it. Absent or unknown: nobody is skipped.
-fn sender(headers: &HeaderMap) -> Option<ConnectionId> {
-    headers.get("x-connection-id")?.to_str().ok()?.parse().ok()
+/// so that its effects are not echoed back to it. Honoured only when that connection is open
+/// and belongs to `user`: anyone else's id (guessed or seen) skips nobody.
+fn sender(state: &AppState, user: &str, headers: &HeaderMap) -> Option<ConnectionId> {
+    let id = headers
+        .get("x-connection-id")?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()?;
+    state.hub.stats().owned_by(id, user).then_some(id)
 }
 
 /// `POST /api/orders` → 201 with the order; `order:created` on `orders`.
@@ -35,15 +45,16 @@ pub async fn create_order(
 ) -> Result<(StatusCode, Json<Order>), ApiError> {
     let order = state
         .orders
-        .create(&state.hub, &user, new, sender(&headers))
+        .create(&state.hub, &user, new, sender(&state, &user, &headers))
         .await?;
     Ok((StatusCode::CREATED, Json(order)))
 }
 
-/// `PATCH /api/orders/{id}` → 200 with the order; `order:updated` on `orders`.
+/// `PATCH /api/orders/{id}` → 200 with the order; `order:updated` on `orders`. Only the
+/// order's owner may change it (403).
 pub async fn update_order(
     State(state): State<AppState>,
-    SignedIn(_): SignedIn,
+    SignedIn(user): SignedIn,
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(change): ApiJson<StatusChange>,
@@ -51,16 +62,31 @@ pub async fn update_order(
     let id: u64 = id
         .parse()
         .map_err(|_| ApiError::not_found(format!("no order {id:?}")))?;
+    let except = sender(&state, &user, &headers);
     let order = state
         .orders
-        .update(&state.hub, id, change, sender(&headers))
+        .update(&state.hub, &user, id, change, except)
         .await?;
     Ok(Json(order))
 }
 
+/// Orders `GET /api/orders` lists at most.
+pub const ORDERS_LISTED: usize = 100;
+
+/// Body of `GET /api/orders`: what it shows, and of how many.
+#[derive(Serialize)]
+pub struct OrderList {
+    /// The newest orders, newest first: at most [`ORDERS_LISTED`].
+    pub orders: Vec<Order>,
+    /// Orders the book holds: every open one and the most recently settled ones (older
+    /// settled orders age out; see SECURITY.md for the limits).
+    pub total: usize,
+}
+
 /// `GET /api/orders` → the newest orders, newest first.
-pub async fn list_orders(State(state): State<AppState>, SignedIn(_): SignedIn) -> Json<Vec<Order>> {
-    Json(state.orders.recent(100))
+pub async fn list_orders(State(state): State<AppState>, SignedIn(_): SignedIn) -> Json<OrderList> {
+    let (orders, total) = state.orders.recent(ORDERS_LISTED);
+    Json(OrderList { orders, total })
 }
 
 /// `POST /api/notifications` → 201; `notification` on `users/{user}/notifications`.
@@ -70,28 +96,33 @@ pub async fn send_notification(
     headers: HeaderMap,
     ApiJson(message): ApiJson<SendNotification>,
 ) -> Result<(StatusCode, Json<Notification>), ApiError> {
+    let except = sender(&state, &from, &headers);
     let notification = state
         .notifier
-        .send(&state.hub, &from, message, sender(&headers))
+        .send(&state.hub, &from, message, except)
         .await?;
     Ok((StatusCode::CREATED, Json(notification)))
 }
 
-/// `POST /api/jobs` → 201; the job streams `progress` then `complete` on its channel.
+/// `POST /api/jobs` → 201; the job streams `progress` then `complete` on its channel
+/// (429 when the user already runs as many jobs as allowed).
 pub async fn start_job(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
-) -> (StatusCode, Json<JobStarted>) {
-    let started = state.jobs.start(
-        state.hub.clone(),
-        &user,
-        state.config.job_step,
-        state.shutdown.clone(),
-    );
-    (StatusCode::CREATED, Json(started))
+) -> Result<(StatusCode, Json<JobStarted>), ApiError> {
+    let started = state
+        .jobs
+        .start(
+            state.hub.clone(),
+            &user,
+            state.config.job_step,
+            state.shutdown.clone(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(started)))
 }
 
-/// `GET /api/stats`.
+/// `GET /api/stats`: counts by channel pattern, never by user.
 pub async fn stats(State(state): State<AppState>) -> Json<StreamStats> {
     Json(StreamStats {
         at_ms: crate::feeds::now_ms(),
@@ -99,15 +130,47 @@ pub async fn stats(State(state): State<AppState>) -> Json<StreamStats> {
     })
 }
 
+/// `GET /api/ops/channels`: subscribers per concrete channel, which names who is online, so
+/// only for the operator: `Authorization: Bearer $OPS_TOKEN`. Without `OPS_TOKEN` configured
+/// the endpoint does not exist (404), and a wrong token is 401.
+pub async fn channel_detail(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<BTreeMap<String, usize>>, ApiError> {
+    let Some(token) = &state.config.ops_token else {
+        return Err(ApiError::not_found(
+            "no such endpoint (OPS_TOKEN is not set)",
+        ));
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !constant_time_eq(presented.as_bytes(), token.as_bytes()) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "operator endpoint: send Authorization: Bearer <OPS_TOKEN>",
+        ));
+    }
+    Ok(Json(state.hub.stats().channel_detail()))
+}
+
+/// Compares without stopping at the first difference, so timing tells nothing of the token.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// `GET /healthz`: the process answers.
 pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// `GET /readyz`: ready for new streams; 503 once shutdown has begun, so load balancers stop
-/// sending new clients while the old ones move elsewhere.
+/// `GET /readyz`: ready for new streams; 503 from the moment a shutdown signal arrives (before
+/// streams end: see `crate::shutdown`), so load balancers stop sending new clients while the
+/// old ones move elsewhere.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if state.shutdown.is_cancelled() {
+    if state.stopping.is_cancelled() {
         (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
     } else {
         (StatusCode::OK, "ready\n")
@@ -119,8 +182,21 @@ impl From<OrderError> for ApiError {
         match err {
             OrderError::Invalid(_) => ApiError::unprocessable(err.to_string()),
             OrderError::NotFound(_) => ApiError::not_found(err.to_string()),
+            OrderError::NotYours(_) => ApiError::forbidden(err.to_string()),
+            OrderError::TooManyOpen { .. } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, err.to_string())
+            }
             OrderError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, err.to_string()),
             OrderError::Hub(err) => err.into(),
+        }
+    }
+}
+
+impl From<JobError> for ApiError {
+    fn from(err: JobError) -> Self {
+        match err {
+            JobError::TooMany { .. } => ApiError::too_many(err.to_string()),
+            JobError::Hub(err) => err.into(),
         }
     }
 }

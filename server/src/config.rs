@@ -9,8 +9,19 @@
 //! | `HEARTBEAT_MS` | `15000` | heartbeat comment interval on idle streams |
 //! | `JOB_STEP_MS` | `150` | time between two progress steps of a demo job |
 //! | `ORDER_SIMULATOR_MS` | `3000` | simulated order activity every so often; `0` turns it off |
+//! | `MAX_STREAMS` | open-file limit less a tenth (at least 256 kept) | open streams in all (503 beyond) |
+//! | `MAX_STREAMS_PER_ADDRESS` | `64` | open streams per client address, IPv6 per /64 (429 beyond) |
 //! | `MAX_STREAMS_PER_USER` | `16` | open streams per signed-in user (429 beyond) |
 //! | `MAX_CHANNELS_PER_STREAM` | `16` | channels on one multiplexed stream (400 beyond) |
+//! | `MAX_BODY_BYTES` | `16384` | request body size, every route (413 beyond) |
+//! | `TRUSTED_PROXIES` | empty | proxies (addresses, networks) whose `X-Forwarded-For` names the client |
+//! | `CHANNEL_IDLE_SECS` | `300` | a channel with no subscriber and no event for this long is dropped |
+//! | `MAX_JOBS_PER_USER` | `3` | running demo jobs per user (429 beyond) |
+//! | `MAX_OPEN_ORDERS_PER_USER` | `100` | open orders per user (429 beyond) |
+//! | `SETTLED_ORDERS_KEPT` | `200` | filled/cancelled orders kept; older ones age out |
+//! | `SHUTDOWN_GRACE_MS` | `0` | after a signal, `/readyz` answers 503 for this long before streams end |
+//! | `SHUTDOWN_DRAIN_MS` | `3000` | then connections get this long to finish before the process exits |
+//! | `OPS_TOKEN` | unset (off) | bearer token for the operator's `GET /api/ops/channels` |
 //! | `SESSION_KEY` | random per start | 128 hex digits (64 bytes) signing the session cookie |
 //! | `COOKIE_SECURE` | `false` | mark the session cookie `Secure` (set it behind HTTPS) |
 //! | `CORS_ORIGINS` | empty (CORS off) | comma-separated exact origins allowed cross-site |
@@ -22,7 +33,11 @@ use std::time::Duration;
 use axum_extra::extract::cookie::Key;
 use leptos::config::{LeptosOptions, get_configuration};
 
-use crate::hub::Limits;
+use crate::{
+    client::TrustedProxies,
+    feeds::orders::OrderLimits,
+    hub::{Limits, StreamLimits},
+};
 
 /// Everything the server reads at start-up.
 #[derive(Clone)]
@@ -35,6 +50,20 @@ pub struct Config {
     /// `None`: no simulated orders.
     pub order_simulator: Option<Duration>,
     pub limits: Limits,
+    /// Largest request body on any route (413 beyond).
+    pub max_body_bytes: usize,
+    /// Proxies whose `X-Forwarded-For` is believed (see `crate::client`).
+    pub trusted_proxies: TrustedProxies,
+    /// How long an unused channel lives (see `hub::memory`).
+    pub channel_idle: Duration,
+    pub jobs_per_user: usize,
+    pub orders: OrderLimits,
+    /// After the signal: how long `/readyz` says 503 before streams end.
+    pub shutdown_grace: Duration,
+    /// Then: how long open connections may take to close before the process exits anyway.
+    pub shutdown_drain: Duration,
+    /// Bearer token for the operator's endpoints; `None`: they answer 404.
+    pub ops_token: Option<String>,
     pub session_key: Key,
     pub secure_cookies: bool,
     pub cors_origins: Vec<String>,
@@ -87,8 +116,39 @@ impl Config {
                 _ => Some(millis(&var, "ORDER_SIMULATOR_MS", 3_000)?),
             },
             limits: Limits {
-                connections_per_user: count(&var, "MAX_STREAMS_PER_USER", 16)?,
+                streams: StreamLimits {
+                    total: max_streams(&var, open_file_limit())?,
+                    per_address: count(&var, "MAX_STREAMS_PER_ADDRESS", 64)?,
+                    per_user: count(&var, "MAX_STREAMS_PER_USER", 16)?,
+                },
                 channels_per_connection: count(&var, "MAX_CHANNELS_PER_STREAM", 16)?,
+            },
+            max_body_bytes: count(&var, "MAX_BODY_BYTES", 16 * 1024)?,
+            trusted_proxies: var("TRUSTED_PROXIES")
+                .map(|list| list.parse::<TrustedProxies>())
+                .transpose()
+                .map_err(|bad| {
+                    ConfigError(format!(
+                        "TRUSTED_PROXIES: {:?} is not an address or network like 10.0.0.0/8",
+                        bad.0
+                    ))
+                })?
+                .unwrap_or_default(),
+            channel_idle: Duration::from_secs(count(&var, "CHANNEL_IDLE_SECS", 300)? as u64),
+            jobs_per_user: count(&var, "MAX_JOBS_PER_USER", 3)?,
+            orders: OrderLimits {
+                open_per_user: count(&var, "MAX_OPEN_ORDERS_PER_USER", 100)?,
+                settled_kept: count(&var, "SETTLED_ORDERS_KEPT", 200)?,
+            },
+            shutdown_grace: Duration::from_millis(whole(&var, "SHUTDOWN_GRACE_MS", 0)?),
+            shutdown_drain: millis(&var, "SHUTDOWN_DRAIN_MS", 3_000)?,
+            ops_token: match var("OPS_TOKEN") {
+                Some(token) if token.trim().len() < 16 => {
+                    return Err(ConfigError(
+                        "OPS_TOKEN: use at least 16 characters (e.g. openssl rand -hex 24)".into(),
+                    ));
+                }
+                token => token.map(|t| t.trim().to_string()),
             },
             session_key,
             secure_cookies,
@@ -111,6 +171,14 @@ impl Config {
             // Tests publish their own orders and count them.
             order_simulator: None,
             limits: Limits::default(),
+            max_body_bytes: 16 * 1024,
+            trusted_proxies: TrustedProxies::default(),
+            channel_idle: Duration::from_secs(300),
+            jobs_per_user: 3,
+            orders: OrderLimits::default(),
+            shutdown_grace: Duration::ZERO,
+            shutdown_drain: Duration::from_secs(3),
+            ops_token: None,
             session_key: Key::generate(),
             secure_cookies: false,
             cors_origins: Vec::new(),
@@ -138,6 +206,76 @@ fn millis(
     default: u64,
 ) -> Result<Duration, ConfigError> {
     count(var, name, default as usize).map(|ms| Duration::from_millis(ms as u64))
+}
+
+/// Parses a whole number (0 allowed) from `name`, or returns `default`.
+fn whole(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError(format!("{name}={raw:?}: expected a whole number"))),
+    }
+}
+
+/// File descriptors kept free for everything that is not a stream: ordinary requests, the
+/// listener, logs, assets. A tenth of the limit, at least this many.
+const FD_HEADROOM: u64 = 256;
+
+/// `MAX_STREAMS`, defaulting to the open-file limit less its headroom; a value the limit
+/// cannot hold is refused (each stream is a socket, and running out of descriptors would fail
+/// every request, not just streams).
+fn max_streams(
+    var: &impl Fn(&str) -> Option<String>,
+    open_files: u64,
+) -> Result<usize, ConfigError> {
+    let room = open_files
+        .saturating_sub((open_files / 10).max(FD_HEADROOM))
+        .max(1) as usize;
+    let streams = count(var, "MAX_STREAMS", room)?;
+    if streams > room {
+        return Err(ConfigError(format!(
+            "MAX_STREAMS={streams}: the open-file limit is {open_files}, room for {room} streams; \
+             raise the limit (ulimit -n) or lower MAX_STREAMS"
+        )));
+    }
+    Ok(streams)
+}
+
+/// The soft open-file limit of this process (see `raise_open_file_limit`).
+pub fn open_file_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one plain struct that we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return 1024;
+    }
+    limit.rlim_cur
+}
+
+/// Raises the soft open-file limit to the hard one, as Go's runtime does at start-up: the soft
+/// default (often 1,024) is far below what a stream server needs, and the hard limit is what
+/// the operator allowed. Call it before reading the config.
+pub fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: as above; setrlimit reads the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
 }
 
 /// Parses a whole number of at least 1 from `name`, or returns `default`.
@@ -209,7 +347,12 @@ mod tests {
         let config = Config::from_lookup(lookup(&[])).unwrap();
         assert_eq!(config.price_interval, Duration::from_millis(500));
         assert_eq!(config.heartbeat, Duration::from_secs(15));
-        assert_eq!(config.limits.connections_per_user, 16);
+        assert_eq!(config.limits.streams.per_user, 16);
+        assert_eq!(config.limits.streams.per_address, 64);
+        let open_files = open_file_limit() as usize;
+        assert!(config.limits.streams.total < open_files, "headroom kept");
+        assert_eq!(config.shutdown_drain, Duration::from_secs(3));
+        assert_eq!(config.ops_token, None);
         assert_eq!(config.order_simulator, Some(Duration::from_secs(3)));
         assert!(!config.secure_cookies);
         assert!(config.cors_origins.is_empty());
@@ -223,6 +366,9 @@ mod tests {
             ("PRICE_INTERVAL_MS", "250"),
             ("HEARTBEAT_MS", "1000"),
             ("MAX_STREAMS_PER_USER", "3"),
+            ("MAX_STREAMS", "50"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8"),
+            ("SHUTDOWN_GRACE_MS", "0"),
             ("SESSION_KEY", &key),
             ("COOKIE_SECURE", "true"),
             ("ORDER_SIMULATOR_MS", "0"),
@@ -231,7 +377,10 @@ mod tests {
         .unwrap();
         assert_eq!(config.price_interval, Duration::from_millis(250));
         assert_eq!(config.heartbeat, Duration::from_secs(1));
-        assert_eq!(config.limits.connections_per_user, 3);
+        assert_eq!(config.limits.streams.per_user, 3);
+        assert_eq!(config.limits.streams.total, 50);
+        assert!(config.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+        assert_eq!(config.shutdown_grace, Duration::ZERO);
         assert_eq!(config.session_key.master(), Key::from(&[0xab; 64]).master());
         assert!(config.secure_cookies);
         assert_eq!(config.order_simulator, None);
@@ -254,6 +403,10 @@ mod tests {
             ("COOKIE_SECURE", "yes please"),
             ("CORS_ORIGINS", "*"),
             ("CORS_ORIGINS", "https://a.example/path"),
+            ("MAX_STREAMS", "999999999"),
+            ("TRUSTED_PROXIES", "proxy.local"),
+            ("SHUTDOWN_DRAIN_MS", "0"),
+            ("OPS_TOKEN", "short"),
         ] {
             let err = Config::from_lookup(lookup(&[(name, bad)])).err().unwrap();
             assert!(err.to_string().contains(name), "{name}={bad}: {err}");

@@ -7,25 +7,48 @@ use axum::{
         FromRequest, FromRequestParts, Query, Request,
         rejection::{JsonRejection, QueryRejection},
     },
-    http::{StatusCode, request::Parts},
+    http::{HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
 use serde::de::DeserializeOwned;
 
-use crate::hub::HubError;
+use crate::hub::{HubError, Refused};
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds for a `Retry-After` header (limits that free up by themselves).
+    pub retry_after: Option<u32>,
 }
+
+/// What a refused stream is told to wait before it tries again.
+pub const RETRY_AFTER_SECS: u32 = 5;
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         let message: String = message.into();
         // One line, whatever the source said.
         let message = message.lines().collect::<Vec<_>>().join(" ");
-        Self { status, message }
+        Self {
+            status,
+            message,
+            retry_after: None,
+        }
+    }
+
+    /// Adds `Retry-After: secs`.
+    pub fn retry_after(mut self, secs: u32) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
+    pub fn too_many(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(RETRY_AFTER_SECS)
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, message).retry_after(RETRY_AFTER_SECS)
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -57,11 +80,17 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             Json(serde_json::json!({ "error": self.message })),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 
@@ -72,13 +101,11 @@ impl From<HubError> for ApiError {
             HubError::SignInRequired(_) => StatusCode::UNAUTHORIZED,
             HubError::Forbidden(_) => StatusCode::FORBIDDEN,
             HubError::NoChannels | HubError::TooManyChannels { .. } => StatusCode::BAD_REQUEST,
-            HubError::TooManyConnections { .. } => StatusCode::TOO_MANY_REQUESTS,
+            HubError::Refused(Refused::Total { .. }) => return Self::unavailable(err.to_string()),
+            HubError::Refused(_) => return Self::too_many(err.to_string()),
             HubError::Backend(cause) => {
                 tracing::error!(error = %cause, "hub backend failed");
-                return Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "stream backend unavailable",
-                );
+                return Self::unavailable("stream backend unavailable; try again shortly");
             }
             HubError::InvalidEventName(_) | HubError::Serialize(_) => return Self::internal(&err),
         };

@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use app::{
-    actions::host::{Host, Pending},
+    actions::{
+        ActionError,
+        host::{Host, Pending},
+    },
     events::{
         JobStarted, MULTI_STREAM, NewOrder, Notification, Order, OrderStatus, PriceTick, channels,
     },
@@ -14,8 +17,16 @@ use axum::http::{HeaderMap, HeaderValue};
 
 use crate::{
     AppState, auth,
+    error::ApiError,
     feeds::{notifications::SendNotification, orders::StatusChange, prices::SYMBOLS},
 };
+
+/// The UI's actions answer as the REST endpoints would: the same status and one-line reason
+/// (`ApiError`'s rules: causes only in the log).
+fn refusal(err: impl Into<ApiError>) -> ActionError {
+    let err = err.into();
+    ActionError::new(err.status.as_u16(), err.message)
+}
 
 /// Ticks per symbol a snapshot carries (the sparklines' length).
 pub const SPARKLINE_POINTS: usize = 60;
@@ -35,13 +46,13 @@ impl Host for AppHost {
         auth::user_from_headers(headers, &self.0.session_key)
     }
 
-    fn session_cookies(&self, user: Option<&str>) -> Result<Vec<HeaderValue>, String> {
-        auth::session_cookies(&self.0, user)
+    fn session_cookies(&self, user: Option<&str>) -> Result<Vec<HeaderValue>, ActionError> {
+        auth::session_cookies(&self.0, user).map_err(|reason| ActionError::new(422, reason))
     }
 
     fn snapshot(&self, user: Option<String>) -> Pending<Snapshot> {
         let state = self.0.clone();
-        Box::pin(async move { snapshot(&state, user).await.map_err(|e| e.to_string()) })
+        Box::pin(async move { snapshot(&state, user).await.map_err(refusal) })
     }
 
     fn place_order(&self, user: String, order: NewOrder) -> Pending<Order> {
@@ -51,18 +62,18 @@ impl Host for AppHost {
                 .orders
                 .create(&state.hub, &user, order, None)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(refusal)
         })
     }
 
-    fn set_order_status(&self, id: u64, status: OrderStatus) -> Pending<Order> {
+    fn set_order_status(&self, user: String, id: u64, status: OrderStatus) -> Pending<Order> {
         let state = self.0.clone();
         Box::pin(async move {
             state
                 .orders
-                .update(&state.hub, id, StatusChange { status }, None)
+                .update(&state.hub, &user, id, StatusChange { status }, None)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(refusal)
         })
     }
 
@@ -84,18 +95,24 @@ impl Host for AppHost {
                 .notifier
                 .send(&state.hub, &from, message, None)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(refusal)
         })
     }
 
-    fn start_job(&self, user: String) -> JobStarted {
-        let state = &self.0;
-        state.jobs.start(
-            state.hub.clone(),
-            &user,
-            state.config.job_step,
-            state.shutdown.clone(),
-        )
+    fn start_job(&self, user: String) -> Pending<JobStarted> {
+        let state = self.0.clone();
+        Box::pin(async move {
+            state
+                .jobs
+                .start(
+                    state.hub.clone(),
+                    &user,
+                    state.config.job_step,
+                    state.shutdown.clone(),
+                )
+                .await
+                .map_err(refusal)
+        })
     }
 }
 
@@ -119,7 +136,7 @@ pub async fn snapshot(
         .await?;
     let (orders, notifications) = match &user {
         Some(user) => (
-            state.orders.recent(RECENT_ITEMS),
+            state.orders.recent(RECENT_ITEMS).0,
             state
                 .hub
                 .recent::<Notification>(&channels::notifications(user), RECENT_ITEMS)

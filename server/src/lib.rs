@@ -8,16 +8,18 @@
 //!   orders, notifications, jobs, stats, and the example clock.
 //! - [`sse`]: thin handlers turning a hub subscription into an event stream; [`sse::wire`]:
 //!   the bytes on the wire, framed once per event and shared by subscribers.
-//! - [`api`]: the REST endpoints; [`auth`]: the demo session and the origin check.
+//! - [`api`]: the REST endpoints; [`auth`]: the demo session and the origin check;
+//!   [`client`]: the client's address (behind trusted proxies) for per-address limits.
 //! - [`error`]: [`error::ApiError`], status + one-line reason for every refusal.
 //! - [`host`]: the server side of the UI's server functions, and the page snapshot.
 //! - [`routes`]: [`app`], the whole router: API routes, Leptos pages, static files.
-//! - [`shutdown`]: one cancellation token that SIGINT/SIGTERM fire; every stream ends on it.
+//! - [`shutdown`]: SIGINT/SIGTERM start a shutdown in phases (not ready, streams end, drain).
 //!
 //! Run it with `./x dev` (hot reload through `cargo leptos watch`).
 
 pub mod api;
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod feeds;
@@ -32,19 +34,39 @@ pub use config::Config;
 pub use routes::app;
 pub use state::AppState;
 
+use std::{future::IntoFuture, net::SocketAddr};
+
 use tokio::net::TcpListener;
 
-/// Serves [`app`] on `listener` until `state.shutdown` is cancelled.
+/// Serves [`app`] on `listener` until shutdown, in the phases of [`shutdown`]: when
+/// `state.stopping` fires, `/readyz` says 503 and new streams are refused; after
+/// `SHUTDOWN_GRACE_MS` every open stream ends (each body polls `state.shutdown`) and the
+/// listener closes; open connections then get `SHUTDOWN_DRAIN_MS` to finish, and this returns
+/// when they have or when that time is up, whichever comes first (a client that stopped
+/// reading would otherwise hold the process forever).
 ///
-/// Cancelling ends every open stream at once (each one is cut by the same token), so the
-/// graceful shutdown below has no long-lived responses to wait for and returns promptly.
-///
-/// `into_make_service` hands each connection a clone of the one router (a reference count);
-/// serving the `Router` itself would rebuild its route table for every connection, about
-/// 20 KB per open stream (measured with massif; see BENCHMARKS.md).
+/// `into_make_service_with_connect_info` hands each connection a clone of the one router (a
+/// reference count) and the peer's address; serving the `Router` itself would rebuild its
+/// route table for every connection, about 20 KB per open stream (measured with massif; see
+/// BENCHMARKS.md).
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let shutdown = state.shutdown.clone();
-    axum::serve(listener, app(state).into_make_service())
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    let drain = state.config.shutdown_drain;
+    tokio::spawn(shutdown::end_streams_after(
+        state.stopping.clone(),
+        state.config.shutdown_grace,
+        shutdown.clone(),
+    ));
+    let server = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    tokio::select! {
+        result = server.into_future() => result,
+        () = shutdown::drained(shutdown, drain) => {
+            tracing::warn!(?drain, "connections still open at the end of the drain time; exiting");
+            Ok(())
+        }
+    }
 }

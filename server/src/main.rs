@@ -16,6 +16,8 @@ async fn main() -> ExitCode {
         )
         .init();
 
+    // Before the config, whose MAX_STREAMS default follows the open-file limit.
+    server::config::raise_open_file_limit();
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {

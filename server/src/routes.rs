@@ -8,19 +8,18 @@ use app::{
 };
 use axum::{
     Router,
-    extract::DefaultBodyLimit,
-    http::{HeaderValue, Method, header},
-    middleware,
+    body::Body,
+    extract::{Request, State},
+    http::{HeaderValue, Method, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
     routing::{get, patch, post},
 };
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use tower_http::cors::CorsLayer;
 
-use crate::{AppState, api, auth, feeds, host::AppHost, sse};
-
-/// Largest request body the API reads (413 beyond): plenty for an order or a notification.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
+use crate::{AppState, api, auth, error::ApiError, feeds, host::AppHost, sse};
 
 /// Builds the router for `state`.
 pub fn app(state: AppState) -> Router {
@@ -40,9 +39,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/orders/{id}", patch(api::update_order))
         .route("/api/notifications", post(api::send_notification))
         .route("/api/jobs", post(api::start_job))
+        .route("/api/ops/channels", get(api::channel_detail))
         .route("/healthz", get(api::healthz))
-        .route("/readyz", get(api::readyz))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+        .route("/readyz", get(api::readyz));
     let api = if state.config.bench {
         api.route("/api/bench/{*channel}", post(feeds::bench::publish))
     } else {
@@ -61,6 +60,9 @@ pub fn app(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .fallback(file_and_error_handler::<AppState, _>(shell))
+        // Layers run outside in: the origin check first (a cross-site write is refused before
+        // its body is read), then the one body limit for every route.
+        .layer(middleware::from_fn_with_state(state.clone(), limit_body))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::same_origin,
@@ -69,6 +71,41 @@ pub fn app(state: AppState) -> Router {
         router = router.layer(cors(&state.config.cors_origins));
     }
     router.with_state(state)
+}
+
+/// One body limit for every route (REST, server functions, the benchmark route, pages):
+/// `MAX_BODY_BYTES`. A declared `Content-Length` over it is refused before anything is read; an
+/// undeclared (chunked) body is read up to the limit and refused there. Either way 413 with a
+/// one-line reason, so no handler ever sees a partial body or answers 500 for one.
+async fn limit_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.config.max_body_bytes;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body over the limit of {limit} bytes"),
+        )
+        .into_response()
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large();
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            return if err.into_inner().is::<http_body_util::LengthLimitError>() {
+                too_large()
+            } else {
+                ApiError::bad_request("the request body could not be read").into_response()
+            };
+        }
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// CORS for exactly the configured origins, with credentials (the session cookie).

@@ -1,8 +1,18 @@
-//! One shutdown signal for the whole server.
+//! Shutdown in phases, started by SIGINT or SIGTERM:
 //!
-//! cargo-leptos restarts the server on every change by sending SIGINT and kills it after 10 s,
-//! so every long-lived thing (SSE streams, producers, the listener) watches the same
-//! [`CancellationToken`] and ends the moment it fires.
+//! 1. **Not ready** (`AppState::stopping` fires): `/readyz` answers 503 and new streams are
+//!    refused with 503, so a load balancer moves new clients elsewhere. This lasts
+//!    `SHUTDOWN_GRACE_MS` (default 0: behind a load balancer set it to a little more than its
+//!    health-check interval).
+//! 2. **Streams end** (`AppState::shutdown` fires): every open stream and producer ends at once
+//!    and the listener closes; clients reconnect (elsewhere) with their cursor.
+//! 3. **Drain**: open connections get `SHUTDOWN_DRAIN_MS` (default 3 s) to finish; then the
+//!    process exits whatever is left, e.g. a client that stopped reading.
+//!
+//! cargo-leptos restarts the server on every change by sending SIGINT and kills it after 10 s;
+//! with the defaults a restart takes milliseconds when no client is stuck.
+
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -14,10 +24,36 @@ pub fn on_signals() -> CancellationToken {
     let cancel = token.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
-        tracing::info!("shutdown signal received, closing streams");
+        tracing::info!("shutdown signal received");
         cancel.cancel();
     });
     token
+}
+
+/// Phase 1 → 2: cancels `shutdown` `grace` after `stopping` fires (or returns if `shutdown`
+/// fires first).
+pub async fn end_streams_after(
+    stopping: CancellationToken,
+    grace: Duration,
+    shutdown: CancellationToken,
+) {
+    tokio::select! {
+        () = stopping.cancelled() => {
+            tracing::info!(?grace, "not ready; streams end after the grace time");
+            tokio::select! {
+                () = tokio::time::sleep(grace) => {}
+                () = shutdown.cancelled() => {}
+            }
+            shutdown.cancel();
+        }
+        () = shutdown.cancelled() => {}
+    }
+}
+
+/// Phase 3: resolves `drain` after `shutdown` fires.
+pub async fn drained(shutdown: CancellationToken, drain: Duration) {
+    shutdown.cancelled().await;
+    tokio::time::sleep(drain).await;
 }
 
 #[cfg(unix)]
@@ -43,4 +79,28 @@ async fn wait_for_signal() {
 #[cfg(not(unix))]
 async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Streams end exactly `grace` after the signal, not before.
+    #[tokio::test(start_paused = true)]
+    async fn streams_end_after_the_grace_time() {
+        let (stopping, shutdown) = (CancellationToken::new(), CancellationToken::new());
+        let task = tokio::spawn(end_streams_after(
+            stopping.clone(),
+            Duration::from_secs(2),
+            shutdown.clone(),
+        ));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(!shutdown.is_cancelled(), "nothing before the signal");
+        stopping.cancel();
+        tokio::time::sleep(Duration::from_millis(1_999)).await;
+        assert!(!shutdown.is_cancelled(), "still in the grace time");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        assert!(shutdown.is_cancelled());
+        task.await.unwrap();
+    }
 }

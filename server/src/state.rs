@@ -25,27 +25,33 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Signs the session cookie.
     pub session_key: Key,
-    /// Cancelled once on shutdown; every stream and producer ends when it fires.
+    /// Cancelled when a shutdown signal arrives: from then on `/readyz` says 503 and new
+    /// streams are refused (see `crate::shutdown` for the phases).
+    pub stopping: CancellationToken,
+    /// Cancelled once streams must end (`SHUTDOWN_GRACE_MS` after `stopping`, by `serve`);
+    /// every stream and producer ends when it fires.
     pub shutdown: CancellationToken,
 }
 
 impl AppState {
     /// A fresh in-memory hub with the app's channels; no producer runs yet (see
-    /// `feeds::spawn_all`).
-    pub fn new(config: Config, shutdown: CancellationToken) -> Self {
-        let mut registry = feeds::registry(config.heartbeat);
+    /// `feeds::spawn_all`). Cancelling `stopping` starts the shutdown (see [`crate::serve`]).
+    pub fn new(config: Config, stopping: CancellationToken) -> Self {
+        let jobs = Arc::new(Jobs::new(config.jobs_per_user));
+        let mut registry = feeds::registry(config.heartbeat, &jobs);
         if config.bench {
             feeds::bench::register(&mut registry, config.heartbeat);
         }
         let hub = Hub::new(registry, Arc::new(Memory::new()), config.limits);
         Self {
             hub: Arc::new(hub),
-            orders: Arc::default(),
+            orders: Arc::new(OrderBook::new(config.orders)),
             notifier: Arc::default(),
-            jobs: Arc::default(),
+            jobs,
             session_key: config.session_key.clone(),
             config: Arc::new(config),
-            shutdown,
+            stopping,
+            shutdown: CancellationToken::new(),
         }
     }
 }

@@ -14,13 +14,16 @@ async fn status(app: &TestApp, client: &reqwest::Client, path: &str) -> StatusCo
 }
 
 /// The matrix: 200 where allowed, 401 when a sign-in is needed, 403 for someone else's
-/// channel, 404 for unknown channels; on the multiplexed and the per-feed endpoints.
+/// channel, 404 for unknown channels and jobs that do not exist; on the multiplexed and the
+/// per-feed endpoints.
 #[tokio::test]
 async fn authorization_matrix() {
     let app = spawn_app().await;
     let anonymous = reqwest::Client::new();
     let alice = signed_in(&app, "alice").await;
     let bob = signed_in(&app, "bob").await;
+    let job: serde_json::Value = json(alice.post(app.url("/api/jobs"))).await;
+    let job_path = format!("/api/stream?channels={}", job["channel"].as_str().unwrap());
     use StatusCode as S;
     let cases: &[(&str, [StatusCode; 3])] = &[
         // path                                            anonymous      alice          bob
@@ -37,9 +40,10 @@ async fn authorization_matrix() {
             "/api/stream?channels=users/bob/notifications",
             [S::UNAUTHORIZED, S::FORBIDDEN, S::OK],
         ),
+        (&job_path, [S::UNAUTHORIZED, S::OK, S::FORBIDDEN]),
         (
-            "/api/stream?channels=users/alice/jobs/j1",
-            [S::UNAUTHORIZED, S::OK, S::FORBIDDEN],
+            "/api/stream?channels=users/alice/jobs/j999",
+            [S::UNAUTHORIZED, S::NOT_FOUND, S::FORBIDDEN],
         ),
         (
             "/api/stream?channels=prices,users/alice/notifications",

@@ -138,7 +138,7 @@ async fn stats_rise_and_fall_with_connections() {
     assert_eq!(stats.connections, 2);
     assert_eq!(stats.subscribers["prices"], 2);
     assert_eq!(stats.subscribers["orders"], 1);
-    assert_eq!(stats.subscribers["users/alice/notifications"], 1);
+    assert_eq!(stats.subscribers["users/:id/notifications"], 1);
     assert_eq!(stats.channels, 3);
 
     drop(multi);

@@ -52,8 +52,15 @@ fn generate(rng: &mut SmallRng) -> String {
         .collect()
 }
 
-/// 100,000 generated strings published on a channel arrive, decoded by `eventsource-stream`,
-/// exactly as sent and in order; every id is a cursor of plain tokens (never NUL, CR or LF).
+/// SSE's one lossy step: a line break in data (CR, LF or CRLF) arrives as LF.
+fn normalized(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// 100,000 generated raw strings (not JSON: CR, LF, CRLF, NUL and field syntax reach the frame
+/// encoder as they are, which serde's escaping would hide) published on a channel arrive,
+/// decoded by `eventsource-stream`, exactly as sent up to SSE's line-break normalisation, and
+/// in order; every id is a cursor of plain tokens (never NUL, CR or LF).
 #[tokio::test]
 async fn generated_strings_round_trip_through_frames_and_parser() {
     const TOTAL: usize = 100_000;
@@ -64,8 +71,7 @@ async fn generated_strings_round_trip_through_frames_and_parser() {
     let app = spawn_app().await;
     let alice = signed_in(&app, "alice").await;
     let channel = channels::notifications("alice");
-    let path = format!("/api/stream?channels={channel}");
-    let mut stream = open(&app, &alice, &path, None).await;
+    let mut stream = open(&app, &alice, "/api/notifications/stream", None).await;
     let mut rng = SmallRng::seed_from_u64(0x5EED);
     let mut mismatches = 0;
     let mut sent = 0;
@@ -74,7 +80,7 @@ async fn generated_strings_round_trip_through_frames_and_parser() {
         for text in &batch {
             app.state
                 .hub
-                .publish(&channel, &Payload { text: text.clone() })
+                .publish_json(&channel, "payload", text.clone())
                 .await
                 .unwrap();
         }
@@ -88,11 +94,9 @@ async fn generated_strings_round_trip_through_frames_and_parser() {
                 "{:?}",
                 event.id
             );
-            let envelope: serde_json::Value = serde_json::from_str(&event.data).unwrap();
-            let got: Payload = serde_json::from_value(envelope["data"].clone()).unwrap();
-            if got.text != *text {
+            if event.data != normalized(text) {
                 mismatches += 1;
-                eprintln!("mismatch: sent {text:?}, got {:?}", got.text);
+                eprintln!("mismatch: sent {text:?}, got {:?}", event.data);
             }
         }
         sent += BATCH;

@@ -112,9 +112,23 @@ async fn session_cookie_is_signed_and_http_only() {
     };
     let me: serde_json::Value = whoami(value.into()).await.unwrap().json().await.unwrap();
     assert_eq!(me["user"], "bob");
-    let forged = value.replace("bob", "ali");
-    let me: serde_json::Value = whoami(forged).await.unwrap().json().await.unwrap();
-    assert_eq!(me["user"], serde_json::Value::Null);
+    // The signed value is `session=<signature><user>`: claim another real user with bob's
+    // signature, and keep bob but alter one signature character; both must be anonymous.
+    let (name, signed) = value.split_once('=').unwrap();
+    let signature = signed
+        .strip_suffix("bob")
+        .expect("value ends with the user");
+    for forged in [
+        format!("{name}={signature}alice"),
+        format!(
+            "{name}={}{}bob",
+            if signature.starts_with('A') { "B" } else { "A" },
+            &signature[1..]
+        ),
+    ] {
+        let me: serde_json::Value = whoami(forged.clone()).await.unwrap().json().await.unwrap();
+        assert_eq!(me["user"], serde_json::Value::Null, "{forged}");
+    }
     let unsigned: serde_json::Value = whoami("session=alice".into())
         .await
         .unwrap()

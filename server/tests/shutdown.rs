@@ -10,13 +10,16 @@ use std::{
 };
 
 use app::events::PRICES_STREAM;
-use common::{events, next_event, spawn_app};
+use common::{events, next_event};
 use futures_util::{StreamExt, future::join_all};
 
 /// With 100 streams open, cancelling the token ends every stream and `serve` returns in < 1 s.
 #[tokio::test]
 async fn shutdown_with_100_open_streams_is_prompt() {
-    let app = spawn_app().await;
+    let mut config = server::Config::for_tests();
+    // All 100 come from 127.0.0.1.
+    config.limits.streams.per_address = 100;
+    let app = common::spawn_app_with(config).await;
     let streams = join_all((0..100).map(|_| async {
         let mut stream = events(app.get(PRICES_STREAM).await);
         next_event(&mut stream).await;

@@ -9,6 +9,8 @@
 //! ./x bench     leptos-live beside Go, nginx+nchan and Node SSE servers; writes BENCHMARKS.md
 //!               (installs the peers with apt-get; options after `--` go to bench/, e.g.
 //!               `./x bench -- --scale 0.1 --scenarios fanout`)
+//! ./x fuzz      the parsers' fuzz tests with a million cases each (release build; ./x test
+//!               runs 2,000): `./x fuzz 5000000` for more
 //! ./x setup     only install what is missing
 //! ```
 //!
@@ -36,9 +38,12 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("release") => release(),
         Some("bench") => bench(&args[1..]),
+        Some("fuzz") => fuzz(args.get(1).map(String::as_str)),
         Some("setup") => tools::ensure(Need::Everything),
         None | Some("help" | "-h" | "--help") => {
-            println!("usage: ./x <dev | test | release | bench | setup>  (see xtask/src/main.rs)");
+            println!(
+                "usage: ./x <dev | test | release | bench | fuzz | setup>  (see xtask/src/main.rs)"
+            );
             Ok(())
         }
         Some(other) => Err(format!("unknown command {other:?}; run ./x help")),
@@ -157,6 +162,20 @@ fn bench(args: &[String]) -> Result {
     )?;
     println!("\nbench done in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// `server/tests/fuzz.rs` with `cases` per property (default a million), optimised.
+fn fuzz(cases: Option<&str>) -> Result {
+    let cases = cases.unwrap_or("1000000");
+    if cases.parse::<u64>().is_err() {
+        return Err(format!("./x fuzz [CASES]: {cases:?} is not a number"));
+    }
+    run(
+        &format!("fuzz tests, {cases} cases per property (cargo test --release --test fuzz)"),
+        cargo()
+            .args(["test", "--release", "--package", "server", "--test", "fuzz"])
+            .env("FUZZ_CASES", cases),
+    )
 }
 
 /// The whole suite, in the order that fails fastest.

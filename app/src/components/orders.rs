@@ -7,9 +7,13 @@ use crate::{
     events::{Order, OrderStatus, Side},
 };
 
-/// `orders`, newest first, with fill / cancel buttons on open ones.
+/// `orders`, newest first, with fill / cancel buttons on `user`'s own open ones (the server
+/// refuses anyone else's with 403 anyway).
 #[component]
-pub fn OrderTable(#[prop(into)] orders: Signal<Vec<Order>>) -> impl IntoView {
+pub fn OrderTable(
+    #[prop(into)] orders: Signal<Vec<Order>>,
+    #[prop(into)] user: String,
+) -> impl IntoView {
     let set_status = ServerAction::<SetOrderStatus>::new();
     let failed = move || failure(set_status);
     view! {
@@ -43,7 +47,7 @@ pub fn OrderTable(#[prop(into)] orders: Signal<Vec<Order>>) -> impl IntoView {
                             key=|order| (order.id, order.updated_at_ms, order.status)
                             let(order)
                         >
-                            <OrderRow order set_status/>
+                            <OrderRow mine=order.owner == user order set_status/>
                         </For>
                     </tbody>
                 </table>
@@ -57,10 +61,11 @@ pub fn OrderTable(#[prop(into)] orders: Signal<Vec<Order>>) -> impl IntoView {
 }
 
 #[component]
-fn OrderRow(order: Order, set_status: ServerAction<SetOrderStatus>) -> impl IntoView {
+fn OrderRow(order: Order, mine: bool, set_status: ServerAction<SetOrderStatus>) -> impl IntoView {
     let id = order.id;
     let status = format!("{:?}", order.status).to_lowercase();
     let open = order.status == OrderStatus::Open;
+    let can_settle = open && mine;
     let pending = set_status.pending();
     let change = move |status: OrderStatus| {
         set_status.dispatch(SetOrderStatus { id, status });
@@ -82,7 +87,7 @@ fn OrderRow(order: Order, set_status: ServerAction<SetOrderStatus>) -> impl Into
             <td><span class=format!("pill pill-{status}")>{status.clone()}</span></td>
             <td class="muted">{order.owner}</td>
             <td class="actions">
-                <Show when=move || open>
+                <Show when=move || can_settle>
                     <button disabled=pending on:click=move |_| change(OrderStatus::Filled)>
                         "Fill"
                     </button>

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 
 use crate::{
-    actions::{error_text, live_snapshot},
+    actions::live_snapshot,
     components::{
         ConnectionBadge, JobDemo, NotificationBell, OrderForm, OrderTable, PriceTile,
         SendNotificationForm, SessionPanel, Toasts,
@@ -41,7 +41,7 @@ pub fn Dashboard() -> impl IntoView {
                         connection.seed(&snapshot.stream);
                         view! { <DashboardView snapshot reload/> }.into_any()
                     }
-                    Err(err) => view! { <p class="error">{error_text(&err)}</p> }.into_any(),
+                    Err(err) => view! { <p class="error">{err.reason}</p> }.into_any(),
                 }
             })}
         </Suspense>
@@ -118,7 +118,7 @@ fn DashboardView(snapshot: Snapshot, reload: Callback<()>) -> impl IntoView {
             {if signed_in {
                 view! {
                     <div class="columns">
-                        <OrderTable orders/>
+                        <OrderTable orders user=user.clone().unwrap_or_default()/>
                         <aside class="side">
                             <OrderForm on_placed/>
                             <SendNotificationForm/>

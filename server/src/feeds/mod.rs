@@ -31,14 +31,16 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     AppState,
     hub::{
-        Hub, Registry, Settings,
+        self, Hub, Registry, Settings,
         registry::{owner, public, signed_in},
     },
 };
+use jobs::Jobs;
 
-/// Every channel of the app, with `heartbeat` as each one's heartbeat interval. Add a channel
-/// here (and its name and event type in `app::events`).
-pub fn registry(heartbeat: Duration) -> Registry {
+/// Every channel of the app, with `heartbeat` as each one's heartbeat interval; job channels
+/// exist only for `jobs` that do. Add a channel here (and its name and event type in
+/// `app::events`).
+pub fn registry(heartbeat: Duration, jobs: &Arc<Jobs>) -> Registry {
     let settings = |history| Settings { history, heartbeat };
     let mut registry = Registry::default();
     let entries = [
@@ -47,7 +49,7 @@ pub fn registry(heartbeat: Duration) -> Registry {
         (ORDERS, settings(512), signed_in()),
         (NOTIFICATIONS, settings(128), owner("id")),
         // A whole job: 21 progress steps and `complete`.
-        (JOBS, settings(32), owner("id")),
+        (JOBS, settings(32), jobs.authorize()),
         // Only the newest matters; a little history covers a reconnect.
         (STATS, settings(8), public()),
         (CLOCK, settings(4), public()),
@@ -73,6 +75,11 @@ pub fn spawn_all(state: &AppState) {
         state.shutdown.clone(),
     ));
     tokio::spawn(clock(state.hub.clone(), state.shutdown.clone()));
+    tokio::spawn(hub::sweeper(
+        state.hub.clone(),
+        state.config.channel_idle,
+        state.shutdown.clone(),
+    ));
     if let Some(every) = state.config.order_simulator {
         tokio::spawn(order_simulator::run(
             state.hub.clone(),
@@ -126,6 +133,16 @@ impl Ticks {
     }
 }
 
+/// A hub with the app's channels and an in-memory backend, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_hub() -> Hub {
+    Hub::new(
+        registry(Duration::from_secs(15), &Arc::new(Jobs::new(3))),
+        Arc::new(hub::memory::Memory::new()),
+        hub::Limits::default(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,7 +150,8 @@ mod tests {
     /// The table registers (a panic here would be a programming error, caught by this test).
     #[test]
     fn registry_builds() {
-        let registry = registry(Duration::from_secs(15));
+        let jobs = Arc::new(Jobs::new(1));
+        let registry = registry(Duration::from_secs(15), &jobs);
         for name in [
             "prices",
             "orders",

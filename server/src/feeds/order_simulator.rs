@@ -33,6 +33,7 @@ pub async fn run(
         // Only its own orders: users' orders stay under their control.
         let open: Vec<u64> = book
             .recent(64)
+            .0
             .into_iter()
             .filter(|o| o.status == OrderStatus::Open && o.owner == MARKET_USER)
             .map(|o| o.id)
@@ -44,7 +45,7 @@ pub async fn run(
             } else {
                 OrderStatus::Cancelled
             };
-            book.update(&hub, id, StatusChange { status }, None)
+            book.update(&hub, MARKET_USER, id, StatusChange { status }, None)
                 .await
                 .map(drop)
         } else {
@@ -70,10 +71,7 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        feeds::registry,
-        hub::{Frame, Limits, memory::Memory},
-    };
+    use crate::hub::Frame;
     use app::events::channels;
     use futures_util::StreamExt;
 
@@ -81,14 +79,14 @@ mod tests {
     /// and never lets more than MAX_OPEN orders pile up.
     #[tokio::test(start_paused = true)]
     async fn simulates_creates_and_updates() {
-        let hub = Arc::new(Hub::new(
-            registry(Duration::from_secs(15)),
-            Arc::new(Memory::new()),
-            Limits::default(),
-        ));
+        let hub = Arc::new(crate::feeds::test_hub());
         let book = Arc::new(OrderBook::default());
         let subscription = hub
-            .subscribe(Some("alice"), &[channels::ORDERS.to_string()], None)
+            .subscribe(
+                crate::hub::Client::user(Some("alice")),
+                &[channels::ORDERS.to_string()],
+                None,
+            )
             .await
             .unwrap();
         let shutdown = CancellationToken::new();
@@ -113,10 +111,11 @@ mod tests {
         assert!(names.iter().any(|n| n == "order:updated"));
         let open = book
             .recent(100)
+            .0
             .iter()
             .filter(|o| o.status == OrderStatus::Open)
             .count();
         assert!(open <= MAX_OPEN, "{open} open orders");
-        assert!(book.recent(100).iter().all(|o| o.owner == MARKET_USER));
+        assert!(book.recent(100).0.iter().all(|o| o.owner == MARKET_USER));
     }
 }

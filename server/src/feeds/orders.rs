@@ -2,10 +2,17 @@
 //! (and, later, the UI's server functions). Each change is published on the `orders` channel
 //! as `order:created` / `order:updated`.
 //!
+//! The book is bounded: each user may have [`OrderLimits::open_per_user`] open orders, and
+//! settled (filled or cancelled) orders age out past [`OrderLimits::settled_kept`], oldest
+//! settlement first. Only an order's owner may fill or cancel it.
+//!
 //! The book lives in this process; with several instances behind a shared hub backend each
 //! would need the book in a shared store too (left for the Redis backend).
 
-use std::{collections::BTreeMap, sync::Mutex};
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    sync::Mutex,
+};
 
 pub use app::events::NewOrder;
 use app::events::{Order, OrderCreated, OrderStatus, OrderUpdated, channels};
@@ -28,6 +35,10 @@ pub enum OrderError {
     Invalid(String),
     /// No order with that id (404).
     NotFound(u64),
+    /// Someone else's order (403).
+    NotYours(u64),
+    /// The user has as many open orders as allowed (429).
+    TooManyOpen { limit: usize },
     /// The status change is not allowed from the current status (409).
     Conflict(String),
     /// Publishing failed; nothing was changed.
@@ -39,6 +50,11 @@ impl std::fmt::Display for OrderError {
         match self {
             Self::Invalid(reason) | Self::Conflict(reason) => f.write_str(reason),
             Self::NotFound(id) => write!(f, "no order {id}"),
+            Self::NotYours(id) => write!(f, "order {id} is not yours to change"),
+            Self::TooManyOpen { limit } => write!(
+                f,
+                "you have {limit} open orders, the most allowed; fill or cancel one first"
+            ),
             Self::Hub(err) => write!(f, "{err}"),
         }
     }
@@ -66,13 +82,54 @@ fn validate(new: &NewOrder) -> Result<(), OrderError> {
     Ok(())
 }
 
-/// Orders by id. The lock is never held across an await.
-#[derive(Default)]
+/// How big the book may grow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderLimits {
+    /// Open orders one user may have at once (`MAX_OPEN_ORDERS_PER_USER`).
+    pub open_per_user: usize,
+    /// Filled and cancelled orders kept, newest settlements first (`SETTLED_ORDERS_KEPT`).
+    pub settled_kept: usize,
+}
+
+impl Default for OrderLimits {
+    fn default() -> Self {
+        Self {
+            open_per_user: 100,
+            settled_kept: 200,
+        }
+    }
+}
+
+/// Orders by id, bounded by [`OrderLimits`]. The lock is never held across an await.
 pub struct OrderBook {
-    orders: Mutex<BTreeMap<u64, Order>>,
+    limits: OrderLimits,
+    book: Mutex<Book>,
+}
+
+#[derive(Default)]
+struct Book {
+    last_id: u64,
+    orders: BTreeMap<u64, Order>,
+    /// Open orders per owner, for the per-user limit.
+    open: HashMap<String, usize>,
+    /// Settled orders, in the order they settled: the front ages out first.
+    settled: VecDeque<u64>,
+}
+
+impl Default for OrderBook {
+    fn default() -> Self {
+        Self::new(OrderLimits::default())
+    }
 }
 
 impl OrderBook {
+    pub fn new(limits: OrderLimits) -> Self {
+        Self {
+            limits,
+            book: Mutex::default(),
+        }
+    }
+
     /// Validates, stores and announces a new order placed by `owner`.
     pub async fn create(
         &self,
@@ -83,10 +140,16 @@ impl OrderBook {
     ) -> Result<Order, OrderError> {
         validate(&new)?;
         let order = {
-            let mut orders = self.lock();
-            let id = orders.keys().next_back().map_or(1, |last| last + 1);
+            let mut book = self.lock();
+            let open = book.open.get(owner).copied().unwrap_or(0);
+            if open >= self.limits.open_per_user {
+                return Err(OrderError::TooManyOpen {
+                    limit: self.limits.open_per_user,
+                });
+            }
+            book.last_id += 1;
             let order = Order {
-                id,
+                id: book.last_id,
                 symbol: new.symbol,
                 side: new.side,
                 quantity: new.quantity,
@@ -95,7 +158,8 @@ impl OrderBook {
                 owner: owner.to_string(),
                 updated_at_ms: now_ms(),
             };
-            orders.insert(id, order.clone());
+            book.orders.insert(order.id, order.clone());
+            *book.open.entry(owner.to_string()).or_default() += 1;
             order
         };
         let published = hub
@@ -104,23 +168,29 @@ impl OrderBook {
             .await;
         if let Err(err) = published {
             // Nothing half-applied: an order nobody heard of is taken back.
-            self.lock().remove(&order.id);
+            let mut book = self.lock();
+            book.orders.remove(&order.id);
+            book.close_one(owner);
             return Err(OrderError::Hub(err));
         }
         Ok(order)
     }
 
-    /// Moves an open order to `filled` or `cancelled` and announces it.
+    /// Moves `user`'s open order to `filled` or `cancelled` and announces it.
     pub async fn update(
         &self,
         hub: &Hub,
+        user: &str,
         id: u64,
         change: StatusChange,
         except: Option<ConnectionId>,
     ) -> Result<Order, OrderError> {
         let (before, after) = {
-            let mut orders = self.lock();
-            let order = orders.get_mut(&id).ok_or(OrderError::NotFound(id))?;
+            let mut book = self.lock();
+            let order = book.orders.get_mut(&id).ok_or(OrderError::NotFound(id))?;
+            if order.owner != user {
+                return Err(OrderError::NotYours(id));
+            }
             if order.status != OrderStatus::Open || change.status == OrderStatus::Open {
                 return Err(OrderError::Conflict(
                     format!(
@@ -133,29 +203,56 @@ impl OrderBook {
             let before = order.clone();
             order.status = change.status;
             order.updated_at_ms = now_ms();
-            (before, order.clone())
+            let after = order.clone();
+            book.close_one(user);
+            (before, after)
         };
         let published = hub
             .publish(channels::ORDERS, &OrderUpdated(after.clone()))
             .except(except)
             .await;
+        let mut book = self.lock();
         if let Err(err) = published {
-            self.lock().insert(id, before);
+            if let Some(order) = book.orders.get_mut(&id) {
+                *order = before;
+                *book.open.entry(user.to_string()).or_default() += 1;
+            }
             return Err(OrderError::Hub(err));
+        }
+        // Aged out only once the change is announced, so a failed publish can put it back.
+        book.settled.push_back(id);
+        while book.settled.len() > self.limits.settled_kept {
+            if let Some(old) = book.settled.pop_front() {
+                book.orders.remove(&old);
+            }
         }
         Ok(after)
     }
 
-    /// The newest `n` orders, newest first.
-    pub fn recent(&self, n: usize) -> Vec<Order> {
-        self.lock().values().rev().take(n).cloned().collect()
+    /// The newest `n` orders, newest first, and how many the book holds in all.
+    pub fn recent(&self, n: usize) -> (Vec<Order>, usize) {
+        let book = self.lock();
+        let newest = book.orders.values().rev().take(n).cloned().collect();
+        (newest, book.orders.len())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Order>> {
-        // Each change replaces a whole entry, so a poisoned lock is still consistent.
-        self.orders
+    fn lock(&self) -> std::sync::MutexGuard<'_, Book> {
+        // Each change replaces whole entries, so a poisoned lock is still consistent.
+        self.book
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Book {
+    /// One fewer open order for `owner`.
+    fn close_one(&mut self, owner: &str) {
+        if let Some(n) = self.open.get_mut(owner) {
+            *n -= 1;
+            if *n == 0 {
+                self.open.remove(owner);
+            }
+        }
     }
 }
 
@@ -190,5 +287,78 @@ mod tests {
             assert!(err.starts_with(field), "{err}");
         }
         assert!(validate(&order("ACME", 10, 101.5)).is_ok());
+    }
+
+    fn hub() -> Hub {
+        crate::feeds::test_hub()
+    }
+
+    fn settle(status: OrderStatus) -> StatusChange {
+        StatusChange { status }
+    }
+
+    /// Open orders per user are capped; settled orders age out oldest first, open ones never.
+    #[tokio::test]
+    async fn the_book_is_bounded() {
+        let hub = hub();
+        let book = OrderBook::new(OrderLimits {
+            open_per_user: 3,
+            settled_kept: 2,
+        });
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            ids.push(
+                book.create(&hub, "alice", order("ACME", 1, 1.0), None)
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        assert!(matches!(
+            book.create(&hub, "alice", order("ACME", 1, 1.0), None)
+                .await,
+            Err(OrderError::TooManyOpen { limit: 3 })
+        ));
+        book.create(&hub, "bob", order("ACME", 1, 1.0), None)
+            .await
+            .unwrap();
+        for &id in &ids {
+            book.update(&hub, "alice", id, settle(OrderStatus::Filled), None)
+                .await
+                .unwrap();
+        }
+        let (shown, total) = book.recent(100);
+        assert_eq!(total, 3, "bob's open order and the two newest settled ones");
+        assert!(
+            !shown.iter().any(|o| o.id == ids[0]),
+            "the oldest settled aged out"
+        );
+        // Settling freed alice's slots.
+        for _ in 0..3 {
+            book.create(&hub, "alice", order("ACME", 1, 1.0), None)
+                .await
+                .unwrap();
+        }
+    }
+
+    /// Only the owner may fill or cancel an order; a refusal changes nothing.
+    #[tokio::test]
+    async fn only_the_owner_changes_an_order() {
+        let hub = hub();
+        let book = OrderBook::default();
+        let id = book
+            .create(&hub, "alice", order("ACME", 1, 1.0), None)
+            .await
+            .unwrap()
+            .id;
+        assert!(matches!(
+            book.update(&hub, "bob", id, settle(OrderStatus::Cancelled), None)
+                .await,
+            Err(OrderError::NotYours(_))
+        ));
+        assert_eq!(book.recent(1).0[0].status, OrderStatus::Open);
+        book.update(&hub, "alice", id, settle(OrderStatus::Cancelled), None)
+            .await
+            .unwrap();
     }
 }

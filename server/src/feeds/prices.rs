@@ -88,17 +88,16 @@ mod tests {
     /// The producer ticks every symbol right away and keeps going, then stops on shutdown.
     #[tokio::test(start_paused = true)]
     async fn run_publishes_every_symbol_until_shutdown() {
-        use crate::feeds::registry;
-        use crate::hub::{Frame, Limits, memory::Memory};
+        use crate::hub::Frame;
         use futures_util::StreamExt;
 
-        let hub = Arc::new(Hub::new(
-            registry(Duration::from_secs(15)),
-            Arc::new(Memory::new()),
-            Limits::default(),
-        ));
+        let hub = Arc::new(crate::feeds::test_hub());
         let subscription = hub
-            .subscribe(None, &[channels::PRICES.to_string()], None)
+            .subscribe(
+                crate::hub::Client::default(),
+                &[channels::PRICES.to_string()],
+                None,
+            )
             .await
             .unwrap();
         let shutdown = CancellationToken::new();

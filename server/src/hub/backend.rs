@@ -14,7 +14,8 @@ use super::stats::ConnectionId;
 /// A published event as stored and fanned out: serialised once, shared by every subscriber.
 #[derive(Debug)]
 pub struct Stored {
-    /// The channel's id for it: 1, 2, 3, … per channel.
+    /// The channel's id for it: consecutive per channel (a channel that was dropped for being
+    /// idle and comes back continues above every id issued before; see `memory`).
     pub id: u64,
     pub channel: Arc<str>,
     /// The SSE event name.
@@ -125,8 +126,12 @@ pub trait Backend: Send + Sync + 'static {
         after: Option<u64>,
     ) -> BoxFuture<'a, Result<Feed, BackendError>>;
 
-    /// The channel's last id (0 before its first event).
-    fn head<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<u64, BackendError>>;
+    /// The channel's last id (where a subscriber standing at the head resumes from).
+    fn head<'a>(
+        &'a self,
+        channel: &'a str,
+        history: usize,
+    ) -> BoxFuture<'a, Result<u64, BackendError>>;
 
     /// The newest `n` events of `channel`, oldest first.
     fn recent<'a>(
@@ -134,4 +139,8 @@ pub trait Backend: Send + Sync + 'static {
         channel: &'a str,
         n: usize,
     ) -> BoxFuture<'a, Result<Vec<Arc<Stored>>, BackendError>>;
+
+    /// Drops channels that have had no subscriber and no event for `idle`, with their
+    /// history; returns how many. A later cursor for one of them replays as a gap (`resync`).
+    fn sweep(&self, idle: std::time::Duration) -> usize;
 }

@@ -1,14 +1,26 @@
 //! The in-memory backend: per channel a tokio broadcast, a history ring and an id counter.
 //! The default for one process.
+//!
+//! Channels appear on first publish or subscribe and are dropped by [`Backend::sweep`] once
+//! they have had no subscriber and no event for the idle time, so clients cannot make the
+//! server hold channels forever. A channel that comes back continues from the highest id this
+//! hub has issued on *any* channel, never from 1: a cursor from its earlier life is then either
+//! exactly at the new start (nothing was missed) or before it, which replays as a gap
+//! (`resync`). Ids restarting at 1 would instead replay the new events as if they followed
+//! the old ones.
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex, PoisonError, RwLock},
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
 };
 
 use futures_util::{FutureExt, StreamExt, future::BoxFuture};
 use rand::Rng;
-use tokio::sync::broadcast;
+use tokio::{sync::broadcast, time::Instant};
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 
 use super::backend::{Backend, BackendError, Feed, Live, NewEvent, Replay, Stored};
@@ -28,8 +40,10 @@ pub fn live_capacity(history: usize) -> usize {
 pub struct Memory {
     epoch: String,
     /// Channels appear on first publish or subscribe. Read-mostly: the write lock is taken
-    /// only to add a channel.
+    /// only to add a channel and by the sweep.
     channels: RwLock<HashMap<Arc<str>, Arc<Channel>>>,
+    /// The highest id issued on any channel: where a new channel's ids continue from.
+    issued: AtomicU64,
 }
 
 struct Channel {
@@ -41,10 +55,16 @@ struct Channel {
     history: Mutex<History>,
 }
 
-#[derive(Default)]
 struct History {
     last_id: u64,
     events: VecDeque<Arc<Stored>>,
+    /// The last publish (or the creation).
+    published_at: Instant,
+    /// Since when the sweep has seen this channel without subscribers.
+    unwatched_since: Option<Instant>,
+    /// Set by the sweep, under this lock, as it removes the channel: whoever locks it later
+    /// holds a stale handle and must look the channel up again.
+    evicted: bool,
 }
 
 impl History {
@@ -81,28 +101,61 @@ impl Memory {
         Self {
             epoch: format!("{:08x}", rand::rng().random::<u32>()),
             channels: RwLock::default(),
+            issued: AtomicU64::new(0),
         }
     }
 
-    /// The channel `name`, created with a live ring for `history` events if it is new.
-    fn channel(&self, name: &str, history: usize) -> Arc<Channel> {
-        if let Some(channel) = self.existing(name) {
-            return channel;
+    /// Runs `f` on the channel `name` (created with a live ring for `history` events if it is
+    /// new) under its lock: the lock is what keeps the sweep from removing it meanwhile.
+    fn with_channel<R>(
+        &self,
+        name: &str,
+        history: usize,
+        f: impl FnOnce(&Channel, &mut History) -> R,
+    ) -> R {
+        loop {
+            let channel = self.existing(name).unwrap_or_else(|| {
+                let mut channels = self
+                    .channels
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner);
+                channels
+                    .entry(name.into())
+                    .or_insert_with(|| Arc::new(self.new_channel(name, history)))
+                    .clone()
+            });
+            let mut state = channel.lock();
+            // Lost a race with the sweep: this handle is no longer the channel.
+            if !state.evicted {
+                return f(&channel, &mut state);
+            }
         }
-        let mut channels = self
-            .channels
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        channels
-            .entry(name.into())
-            .or_insert_with(|| {
-                Arc::new(Channel {
-                    name: name.into(),
-                    sender: broadcast::Sender::new(live_capacity(history)),
-                    history: Mutex::default(),
-                })
-            })
-            .clone()
+    }
+
+    fn new_channel(&self, name: &str, history: usize) -> Channel {
+        Channel {
+            name: name.into(),
+            sender: broadcast::Sender::new(live_capacity(history)),
+            history: Mutex::new(History {
+                last_id: self.issued.load(Ordering::Relaxed),
+                events: VecDeque::new(),
+                published_at: Instant::now(),
+                unwatched_since: None,
+                evicted: false,
+            }),
+        }
+    }
+
+    /// Channels held right now.
+    pub fn len(&self) -> usize {
+        self.channels
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -118,7 +171,7 @@ impl Memory {
 }
 
 impl Channel {
-    fn lock(&self) -> std::sync::MutexGuard<'_, History> {
+    fn lock(&self) -> MutexGuard<'_, History> {
         // Every update below replaces whole values, so a panic elsewhere cannot leave the
         // history half-written: a poisoned lock is still consistent.
         self.history.lock().unwrap_or_else(PoisonError::into_inner)
@@ -136,23 +189,25 @@ impl Backend for Memory {
         history: usize,
         event: NewEvent,
     ) -> BoxFuture<'a, Result<Arc<Stored>, BackendError>> {
-        let channel = self.channel(channel, history);
-        let mut state = channel.lock();
-        state.last_id += 1;
-        let stored = Arc::new(Stored::new(
-            state.last_id,
-            channel.name.clone(),
-            event.name,
-            event.data,
-            event.except,
-        ));
-        state.events.push_back(stored.clone());
-        while state.events.len() > history {
-            state.events.pop_front();
-        }
-        // An error only means nobody is subscribed right now.
-        let _ = channel.sender.send(stored.clone());
-        drop(state);
+        let stored = self.with_channel(channel, history, |channel, state| {
+            state.last_id += 1;
+            state.published_at = Instant::now();
+            let stored = Arc::new(Stored::new(
+                state.last_id,
+                channel.name.clone(),
+                event.name,
+                event.data,
+                event.except,
+            ));
+            state.events.push_back(stored.clone());
+            while state.events.len() > history {
+                state.events.pop_front();
+            }
+            // An error only means nobody is subscribed right now.
+            let _ = channel.sender.send(stored.clone());
+            stored
+        });
+        self.issued.fetch_max(stored.id, Ordering::Relaxed);
         futures_util::future::ready(Ok(stored)).boxed()
     }
 
@@ -162,26 +217,56 @@ impl Backend for Memory {
         history: usize,
         after: Option<u64>,
     ) -> BoxFuture<'a, Result<Feed, BackendError>> {
-        let channel = self.channel(channel, history);
-        let state = channel.lock();
-        let receiver = channel.sender.subscribe();
-        let feed = Feed {
-            head: state.last_id,
-            replay: state.after(after),
-            live: BroadcastStream::new(receiver)
-                .map(|item| match item {
-                    Ok(event) => Live::Event(event),
-                    Err(BroadcastStreamRecvError::Lagged(n)) => Live::Lagged(n),
-                })
-                .boxed(),
-        };
-        drop(state);
+        let feed = self.with_channel(channel, history, |channel, state| {
+            let receiver = channel.sender.subscribe();
+            state.unwatched_since = None;
+            Feed {
+                head: state.last_id,
+                replay: state.after(after),
+                live: BroadcastStream::new(receiver)
+                    .map(|item| match item {
+                        Ok(event) => Live::Event(event),
+                        Err(BroadcastStreamRecvError::Lagged(n)) => Live::Lagged(n),
+                    })
+                    .boxed(),
+            }
+        });
         futures_util::future::ready(Ok(feed)).boxed()
     }
 
-    fn head<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<u64, BackendError>> {
-        let head = self.existing(channel).map_or(0, |c| c.lock().last_id);
+    fn head<'a>(
+        &'a self,
+        channel: &'a str,
+        history: usize,
+    ) -> BoxFuture<'a, Result<u64, BackendError>> {
+        // Created if missing: a cursor at 0 for a channel that later starts at a higher id
+        // would replay as a gap.
+        let head = self.with_channel(channel, history, |_, state| state.last_id);
         futures_util::future::ready(Ok(head)).boxed()
+    }
+
+    fn sweep(&self, idle: Duration) -> usize {
+        let now = Instant::now();
+        let mut channels = self
+            .channels
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let before = channels.len();
+        channels.retain(|_, channel| {
+            let mut state = channel.lock();
+            if channel.sender.receiver_count() > 0 {
+                state.unwatched_since = None;
+                return true;
+            }
+            let unwatched = now - *state.unwatched_since.get_or_insert(now);
+            let quiet = now - state.published_at;
+            if unwatched >= idle && quiet >= idle {
+                state.evicted = true;
+                return false;
+            }
+            true
+        });
+        before - channels.len()
     }
 
     fn recent<'a>(
@@ -272,6 +357,57 @@ mod tests {
             Live::Event(e) => assert_eq!(e.id, 4),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// The sweep drops a channel only after `idle` without subscribers and without events; a
+    /// cursor from its earlier life then replays as a gap, and its new ids continue above
+    /// every id issued before. (Paused time.)
+    #[tokio::test(start_paused = true)]
+    async fn idle_channels_are_dropped_and_old_cursors_gap() {
+        let idle = Duration::from_secs(60);
+        let memory = Memory::new();
+        for i in 0..3 {
+            memory.publish("c", 8, event(&i.to_string())).await.unwrap();
+        }
+        memory.publish("other", 8, event("x")).await.unwrap();
+        let watched = memory.subscribe("w", 8, None).await.unwrap();
+
+        assert_eq!(memory.sweep(idle), 0, "first sight starts the clock");
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert_eq!(memory.sweep(idle), 0, "not idle long enough");
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(memory.sweep(idle), 2, "c and other go; w is watched");
+        assert_eq!(memory.len(), 1);
+        drop(watched);
+
+        // c comes back: ids continue above the 4 ever issued, and cursor 3 (c's old head)
+        // is a gap, since "other" published after it.
+        let back = memory.publish("c", 8, event("new")).await.unwrap();
+        assert_eq!(back.id, 5);
+        assert_eq!(
+            ids(&memory.subscribe("c", 8, Some(3)).await.unwrap().replay),
+            None
+        );
+        assert_eq!(
+            ids(&memory.subscribe("c", 8, Some(4)).await.unwrap().replay),
+            Some(vec![5]),
+            "a cursor at the new start misses nothing"
+        );
+    }
+
+    /// A publish keeps an unwatched channel: only a channel quiet for `idle` goes.
+    #[tokio::test(start_paused = true)]
+    async fn publishing_keeps_a_channel() {
+        let idle = Duration::from_secs(60);
+        let memory = Memory::new();
+        memory.publish("c", 8, event("a")).await.unwrap();
+        memory.sweep(idle);
+        tokio::time::advance(Duration::from_secs(50)).await;
+        memory.publish("c", 8, event("b")).await.unwrap();
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert_eq!(memory.sweep(idle), 0, "published 20 s ago");
+        tokio::time::advance(Duration::from_secs(40)).await;
+        assert_eq!(memory.sweep(idle), 1);
     }
 
     /// `recent` returns the newest n, oldest first.

@@ -21,7 +21,7 @@ pub mod subscription;
 pub use backend::{Backend, BackendError, Stored};
 pub use cursor::{Cursor, MalformedCursor};
 pub use registry::{Access, Registry, Settings};
-pub use stats::{ConnectionId, Stats};
+pub use stats::{Client, ConnectionId, Refused, Stats, StreamLimits};
 pub use subscription::{Frame, Subscription};
 
 use std::{future::IntoFuture, sync::Arc, time::Duration};
@@ -45,8 +45,8 @@ pub enum HubError {
     NoChannels,
     /// More channels than one connection may carry (400).
     TooManyChannels { limit: usize },
-    /// The user has as many streams open as allowed (429).
-    TooManyConnections { limit: usize },
+    /// A stream limit is reached: in all (503), for the address or the user (429).
+    Refused(Refused),
     /// The event name would break SSE framing: empty or with control characters (500).
     InvalidEventName(&'static str),
     /// The event could not be serialised (500).
@@ -63,7 +63,19 @@ impl std::fmt::Display for HubError {
             Self::Forbidden(name) => write!(f, "not allowed to subscribe to {name:?}"),
             Self::NoChannels => write!(f, "name at least one channel: ?channels=a,b"),
             Self::TooManyChannels { limit } => write!(f, "at most {limit} channels per connection"),
-            Self::TooManyConnections { limit } => {
+            Self::Refused(Refused::Total { limit }) => {
+                write!(
+                    f,
+                    "the server holds its limit of {limit} streams; try again shortly"
+                )
+            }
+            Self::Refused(Refused::Address { limit }) => {
+                write!(
+                    f,
+                    "at most {limit} open streams per address; close one first"
+                )
+            }
+            Self::Refused(Refused::User { limit }) => {
                 write!(f, "at most {limit} open streams per user; close one first")
             }
             Self::InvalidEventName(name) => write!(f, "invalid event name {name:?}"),
@@ -81,11 +93,12 @@ impl From<BackendError> for HubError {
     }
 }
 
-/// Limits that protect the server from one client.
+/// Limits that protect the server from its clients (see SECURITY.md for each one's default and
+/// config name).
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Open streams per signed-in user (anonymous streams are not limited per user).
-    pub connections_per_user: usize,
+    /// Open streams in all, per address and per signed-in user.
+    pub streams: StreamLimits,
     /// Channels one multiplexed connection may carry.
     pub channels_per_connection: usize,
 }
@@ -93,10 +106,33 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            connections_per_user: 16,
+            streams: StreamLimits {
+                total: 10_000,
+                per_address: 64,
+                per_user: 16,
+            },
             channels_per_connection: 16,
         }
     }
+}
+
+/// Parses `a,b,c` (names trimmed, empty ones skipped, duplicates dropped) and stops at the
+/// first name past `limit`: the work is bounded by the limit, not by the length of the list.
+pub fn channel_list(text: &str, limit: usize) -> Result<Vec<String>, HubError> {
+    let mut names: Vec<String> = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if names.iter().any(|n| n == name) {
+            continue;
+        }
+        if names.len() == limit {
+            return Err(HubError::TooManyChannels { limit });
+        }
+        names.push(name.to_string());
+    }
+    if names.is_empty() {
+        return Err(HubError::NoChannels);
+    }
+    Ok(names)
 }
 
 /// All channels of this server: the registry (what exists, who may listen), the backend
@@ -160,14 +196,20 @@ impl Hub {
         }
     }
 
-    /// Checks that `channel` exists and `user` may subscribe to it; returns its settings.
-    pub fn authorize(&self, user: Option<&str>, channel: &str) -> Result<Settings, HubError> {
+    /// Checks that `channel` exists and `user` may subscribe to it; returns its pattern and
+    /// settings.
+    pub fn authorize(
+        &self,
+        user: Option<&str>,
+        channel: &str,
+    ) -> Result<registry::Resolved, HubError> {
         let resolved = self
             .registry
             .resolve(channel)
             .ok_or_else(|| HubError::UnknownChannel(channel.to_string()))?;
         match (resolved.authorize)(user, &resolved.params) {
-            Access::Allow => Ok(resolved.settings),
+            Access::Allow => Ok(resolved),
+            Access::NotFound => Err(HubError::UnknownChannel(channel.to_string())),
             Access::SignInRequired => Err(HubError::SignInRequired(channel.to_string())),
             Access::Forbidden => Err(HubError::Forbidden(channel.to_string())),
         }
@@ -180,52 +222,57 @@ impl Hub {
     /// nothing falls between them.
     pub async fn subscribe(
         &self,
-        user: Option<&str>,
+        client: Client<'_>,
         channels: &[String],
         cursor: Option<Cursor>,
     ) -> Result<Subscription, HubError> {
+        let user = client.user;
         if channels.is_empty() {
             return Err(HubError::NoChannels);
         }
-        let mut unique: Vec<&str> = Vec::with_capacity(channels.len());
-        for name in channels {
-            if !unique.contains(&name.as_str()) {
-                unique.push(name);
-            }
-        }
+        // Duplicates are dropped; the loop ends at the first name past the limit, so its cost
+        // is bounded by the limit whatever the caller passes.
         let limit = self.limits.channels_per_connection;
-        if unique.len() > limit {
-            return Err(HubError::TooManyChannels { limit });
+        let mut unique: Vec<&str> = Vec::with_capacity(limit.min(channels.len()));
+        for name in channels {
+            if unique.contains(&name.as_str()) {
+                continue;
+            }
+            if unique.len() == limit {
+                return Err(HubError::TooManyChannels { limit });
+            }
+            unique.push(name);
         }
         let mut heartbeat = Duration::MAX;
-        let mut settings = Vec::with_capacity(unique.len());
+        let mut resolved = Vec::with_capacity(unique.len());
         for name in &unique {
             let channel = self.authorize(user, name)?;
-            heartbeat = heartbeat.min(channel.heartbeat);
-            settings.push(channel);
+            heartbeat = heartbeat.min(channel.settings.heartbeat);
+            resolved.push(channel);
         }
         let connection = self
             .stats
-            .connect(user, self.limits.connections_per_user)
-            .map_err(|e| HubError::TooManyConnections { limit: e.limit })?;
+            .connect(client, self.limits.streams)
+            .map_err(HubError::Refused)?;
 
         // A cursor from another epoch (e.g. before a restart of an in-memory hub) says
         // nothing about this history: every channel it names gets a resync.
         let cursor = cursor.unwrap_or_else(|| Cursor::new(self.epoch()));
         let foreign = cursor.epoch != self.epoch();
         let mut joined = Vec::with_capacity(unique.len());
-        for (name, settings) in unique.into_iter().zip(settings) {
+        for (name, channel) in unique.into_iter().zip(resolved) {
             let position = cursor.position(name);
             let after = if foreign { None } else { position };
             let mut feed = self
                 .backend
-                .subscribe(name, settings.history, after)
+                .subscribe(name, channel.settings.history, after)
                 .await?;
             if foreign && position.is_some() {
                 feed.replay = backend::Replay::Gap;
             }
             joined.push(Joined {
                 name: name.into(),
+                pattern: channel.pattern,
                 feed,
                 position: position.filter(|_| !foreign),
             });
@@ -261,10 +308,13 @@ impl Hub {
     pub async fn cursor(&self, channels: &[String]) -> Result<Cursor, HubError> {
         let mut cursor = Cursor::new(self.epoch());
         for channel in channels {
-            if self.registry.resolve(channel).is_none() {
+            let Some(resolved) = self.registry.resolve(channel) else {
                 return Err(HubError::UnknownChannel(channel.clone()));
-            }
-            let head = self.backend.head(channel).await?;
+            };
+            let head = self
+                .backend
+                .head(channel, resolved.settings.history)
+                .await?;
             cursor.positions.insert(channel.clone(), head);
         }
         Ok(cursor)
@@ -277,6 +327,28 @@ impl Hub {
 
     pub fn stats(&self) -> &Arc<Stats> {
         &self.stats
+    }
+
+    /// Drops channels unused for `idle` (see [`Backend::sweep`]); returns how many.
+    pub fn sweep(&self, idle: Duration) -> usize {
+        self.backend.sweep(idle)
+    }
+}
+
+/// Sweeps unused channels every quarter of `idle` until `shutdown`, so a channel goes between
+/// `idle` and 1¼ × `idle` after its last subscriber and its last event.
+pub async fn sweeper(hub: Arc<Hub>, idle: Duration, shutdown: tokio_util::sync::CancellationToken) {
+    let mut ticks = tokio::time::interval(idle / 4);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        let dropped = hub.sweep(idle);
+        if dropped > 0 {
+            tracing::debug!(dropped, "idle channels dropped");
+        }
     }
 }
 
@@ -338,16 +410,11 @@ pub fn is_valid_event_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::feeds::registry;
     use app::events::{Notification, channels};
     use futures_util::StreamExt;
 
     fn hub() -> Hub {
-        Hub::new(
-            registry(Duration::from_secs(15)),
-            Arc::new(memory::Memory::new()),
-            Limits::default(),
-        )
+        crate::feeds::test_hub()
     }
 
     fn note(id: u64) -> Notification {
@@ -368,7 +435,11 @@ mod tests {
         let hub = hub();
         let channel = channels::notifications("alice");
         let subscription = hub
-            .subscribe(Some("alice"), std::slice::from_ref(&channel), None)
+            .subscribe(
+                Client::user(Some("alice")),
+                std::slice::from_ref(&channel),
+                None,
+            )
             .await
             .unwrap();
         let ring = memory::live_capacity(128);
@@ -405,11 +476,12 @@ mod tests {
         let hub = hub();
         let names = vec!["prices".to_string(), "users/bob/notifications".to_string()];
         assert!(matches!(
-            hub.subscribe(Some("alice"), &names, None).await,
+            hub.subscribe(Client::user(Some("alice")), &names, None)
+                .await,
             Err(HubError::Forbidden(_))
         ));
         assert!(matches!(
-            hub.subscribe(None, &[], None).await,
+            hub.subscribe(Client::default(), &[], None).await,
             Err(HubError::NoChannels)
         ));
         let stats = hub.stats().snapshot();

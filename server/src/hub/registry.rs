@@ -16,6 +16,9 @@ pub enum Access {
     SignInRequired,
     /// Signed in, but not this user's channel (403).
     Forbidden,
+    /// The pattern matches, but no such thing exists for this user, e.g. a job they never
+    /// started (404, as for an unknown channel, so existence is not revealed to others).
+    NotFound,
 }
 
 /// The parameters a name matched, e.g. `id = "alice"` for `users/:id/notifications`.
@@ -85,6 +88,8 @@ enum Segment {
 }
 
 struct Entry {
+    /// As registered, e.g. `users/:id/notifications`: what public stats count by.
+    text: Arc<str>,
     pattern: Vec<Segment>,
     authorize: Authorize,
     settings: Settings,
@@ -99,6 +104,8 @@ pub struct Registry {
 /// A concrete channel name matched against its pattern.
 #[derive(Clone)]
 pub struct Resolved {
+    /// The pattern it matched.
+    pub pattern: Arc<str>,
     pub params: Params,
     pub settings: Settings,
     pub authorize: Authorize,
@@ -131,6 +138,7 @@ impl Registry {
             )));
         }
         self.entries.push(Entry {
+            text: pattern.into(),
             pattern: segments,
             authorize,
             settings,
@@ -157,6 +165,7 @@ impl Registry {
                 }
             }
             Some(Resolved {
+                pattern: entry.text.clone(),
                 params: Params(params),
                 settings: entry.settings,
                 authorize: entry.authorize.clone(),

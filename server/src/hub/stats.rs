@@ -5,6 +5,7 @@
 use std::{
     collections::{BTreeMap, HashMap},
     fmt,
+    net::IpAddr,
     str::FromStr,
     sync::{
         Arc, Mutex, PoisonError,
@@ -15,7 +16,9 @@ use std::{
 use app::events::StreamStats;
 
 /// Identifies one stream connection, e.g. for `publish(…).except([id])`. Sent to the client in
-/// the stream's `hello` event; clients echo it in the `X-Connection-Id` header.
+/// the stream's `hello` event; clients echo it in the `X-Connection-Id` header, which is honoured
+/// only for the requester's own connections (see [`Stats::owned_by`]), so guessing another
+/// user's id achieves nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ConnectionId(pub u64);
 
@@ -36,24 +39,79 @@ impl FromStr for ConnectionId {
     }
 }
 
+/// Who is opening a stream: the signed-in user, if any, and the client's address, if known
+/// (see `crate::client` for how it is found behind a proxy).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Client<'a> {
+    pub user: Option<&'a str>,
+    pub addr: Option<IpAddr>,
+}
+
+impl<'a> Client<'a> {
+    /// A client known only by its user (tests, producers).
+    pub fn user(user: Option<&'a str>) -> Self {
+        Self { user, addr: None }
+    }
+}
+
+/// How many streams may be open at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// In all, over every client (keep it below the process's open-file limit).
+    pub total: usize,
+    /// From one client address (an IPv4 address, or an IPv6 /64).
+    pub per_address: usize,
+    /// Per signed-in user.
+    pub per_user: usize,
+}
+
+/// A stream refused by one of the [`StreamLimits`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    Total { limit: usize },
+    Address { limit: usize },
+    User { limit: usize },
+}
+
 /// Live counters. Relaxed atomics suffice: each number is read on its own.
 #[derive(Debug, Default)]
 pub struct Stats {
     next_connection: AtomicU64,
+    /// Mirrors `open.total`, so that reading it takes no lock.
     connections: AtomicUsize,
     published: AtomicU64,
     replayed: AtomicU64,
     resynced: AtomicU64,
-    /// Open connections per signed-in user, for the per-user limit.
-    per_user: Mutex<HashMap<String, usize>>,
-    /// Subscribers per channel; a channel with none is removed.
-    per_channel: Mutex<HashMap<Arc<str>, usize>>,
+    refused: AtomicU64,
+    /// What the stream limits count; one lock, taken once per connect and once per close.
+    open: Mutex<Open>,
+    /// Subscribers per channel, with the channel's pattern; a channel with none is removed.
+    per_channel: Mutex<HashMap<Arc<str>, Subscribed>>,
 }
 
-/// A user already has as many streams open as allowed.
-#[derive(Debug, PartialEq, Eq)]
-pub struct TooManyConnections {
-    pub limit: usize,
+/// A channel's pattern and its subscriber count.
+type Subscribed = (Arc<str>, usize);
+
+#[derive(Debug, Default)]
+struct Open {
+    total: usize,
+    per_address: HashMap<IpAddr, usize>,
+    per_user: HashMap<Box<str>, usize>,
+    /// The user of every signed-in connection, so `X-Connection-Id` is honoured only for the
+    /// requester's own.
+    owners: HashMap<ConnectionId, Box<str>>,
+}
+
+/// The key the per-address limit counts by: an IPv4 address (IPv4-mapped IPv6 included), or
+/// the /64 of an IPv6 address, since one IPv6 subscriber usually holds a whole /64.
+pub fn address_key(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(_) => addr,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        },
+    }
 }
 
 fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -61,37 +119,81 @@ fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Takes one from `map[key]`, removing the entry at zero so the map holds only open clients.
+fn release<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: &K) {
+    if let Some(n) = map.get_mut(key) {
+        *n -= 1;
+        if *n == 0 {
+            map.remove(key);
+        }
+    }
+}
+
 impl Stats {
-    /// Counts a new connection (for `user`, at most `per_user_limit` at once).
+    /// Counts a new connection for `client`, or refuses it when a limit is reached (and counts
+    /// the refusal). The guard un-counts it when dropped.
     pub fn connect(
         self: &Arc<Self>,
-        user: Option<&str>,
-        per_user_limit: usize,
-    ) -> Result<ConnectionGuard, TooManyConnections> {
-        if let Some(user) = user {
-            let mut per_user = locked(&self.per_user);
-            let open = per_user.entry(user.to_string()).or_default();
-            if *open >= per_user_limit {
-                return Err(TooManyConnections {
-                    limit: per_user_limit,
-                });
-            }
-            *open += 1;
+        client: Client<'_>,
+        limits: StreamLimits,
+    ) -> Result<ConnectionGuard, Refused> {
+        let refuse = |why| {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            Err(why)
+        };
+        let addr = client.addr.map(address_key);
+        let mut open = locked(&self.open);
+        if open.total >= limits.total {
+            return refuse(Refused::Total {
+                limit: limits.total,
+            });
         }
-        self.connections.fetch_add(1, Ordering::Relaxed);
+        let from_addr = addr.map_or(0, |a| open.per_address.get(&a).copied().unwrap_or(0));
+        if from_addr >= limits.per_address {
+            return refuse(Refused::Address {
+                limit: limits.per_address,
+            });
+        }
+        let of_user = client
+            .user
+            .map_or(0, |u| open.per_user.get(u).copied().unwrap_or(0));
+        if of_user >= limits.per_user {
+            return refuse(Refused::User {
+                limit: limits.per_user,
+            });
+        }
         let id = ConnectionId(self.next_connection.fetch_add(1, Ordering::Relaxed) + 1);
+        open.total += 1;
+        if let Some(addr) = addr {
+            *open.per_address.entry(addr).or_default() += 1;
+        }
+        if let Some(user) = client.user {
+            *open.per_user.entry(user.into()).or_default() += 1;
+            open.owners.insert(id, user.into());
+        }
+        self.connections.store(open.total, Ordering::Relaxed);
         Ok(ConnectionGuard {
             stats: self.clone(),
             id,
-            user: user.map(str::to_string),
+            user: client.user.map(Into::into),
+            addr,
         })
     }
 
-    /// Counts one subscriber of `channel` until the guard drops.
-    pub fn subscribe(self: &Arc<Self>, channel: Arc<str>) -> SubscriberGuard {
-        *locked(&self.per_channel)
+    /// Whether connection `id` is open and belongs to `user`.
+    pub fn owned_by(&self, id: ConnectionId, user: &str) -> bool {
+        locked(&self.open)
+            .owners
+            .get(&id)
+            .is_some_and(|u| &**u == user)
+    }
+
+    /// Counts one subscriber of `channel` (matching `pattern`) until the guard drops.
+    pub fn subscribe(self: &Arc<Self>, channel: Arc<str>, pattern: Arc<str>) -> SubscriberGuard {
+        locked(&self.per_channel)
             .entry(channel.clone())
-            .or_default() += 1;
+            .or_insert((pattern, 0))
+            .1 += 1;
         SubscriberGuard {
             stats: self.clone(),
             channel,
@@ -110,21 +212,35 @@ impl Stats {
         self.resynced.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The counters as the JSON body of `GET /api/stats`.
+    /// The counters as the JSON body of `GET /api/stats`: subscribers by channel *pattern*,
+    /// so that nobody learns from it who is online or which jobs exist.
     pub fn snapshot(&self) -> StreamStats {
-        let subscribers: BTreeMap<String, usize> = locked(&self.per_channel)
-            .iter()
-            .map(|(channel, n)| (channel.to_string(), *n))
-            .collect();
+        let mut subscribers: BTreeMap<String, usize> = BTreeMap::new();
+        let channels = {
+            let per_channel = locked(&self.per_channel);
+            for (pattern, n) in per_channel.values() {
+                *subscribers.entry(pattern.to_string()).or_default() += n;
+            }
+            per_channel.len()
+        };
         StreamStats {
             at_ms: 0,
             connections: self.connections.load(Ordering::Relaxed),
-            channels: subscribers.len(),
+            channels,
             subscribers,
             published: self.published.load(Ordering::Relaxed),
             replayed: self.replayed.load(Ordering::Relaxed),
             resynced: self.resynced.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
         }
+    }
+
+    /// Subscribers per concrete channel: for the operator only (`GET /api/ops/channels`).
+    pub fn channel_detail(&self) -> BTreeMap<String, usize> {
+        locked(&self.per_channel)
+            .iter()
+            .map(|(channel, (_, n))| (channel.to_string(), *n))
+            .collect()
     }
 }
 
@@ -133,7 +249,8 @@ impl Stats {
 pub struct ConnectionGuard {
     stats: Arc<Stats>,
     id: ConnectionId,
-    user: Option<String>,
+    user: Option<Box<str>>,
+    addr: Option<IpAddr>,
 }
 
 impl ConnectionGuard {
@@ -144,16 +261,16 @@ impl ConnectionGuard {
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        self.stats.connections.fetch_sub(1, Ordering::Relaxed);
-        if let Some(user) = &self.user {
-            let mut per_user = locked(&self.stats.per_user);
-            if let Some(open) = per_user.get_mut(user) {
-                *open -= 1;
-                if *open == 0 {
-                    per_user.remove(user);
-                }
-            }
+        let mut open = locked(&self.stats.open);
+        open.total -= 1;
+        if let Some(addr) = &self.addr {
+            release(&mut open.per_address, addr);
         }
+        if let Some(user) = &self.user {
+            release(&mut open.per_user, user);
+            open.owners.remove(&self.id);
+        }
+        self.stats.connections.store(open.total, Ordering::Relaxed);
     }
 }
 
@@ -167,7 +284,7 @@ pub struct SubscriberGuard {
 impl Drop for SubscriberGuard {
     fn drop(&mut self) {
         let mut per_channel = locked(&self.stats.per_channel);
-        if let Some(n) = per_channel.get_mut(&self.channel) {
+        if let Some((_, n)) = per_channel.get_mut(&self.channel) {
             *n -= 1;
             if *n == 0 {
                 per_channel.remove(&self.channel);
@@ -180,22 +297,42 @@ impl Drop for SubscriberGuard {
 mod tests {
     use super::*;
 
-    /// Connections and subscribers count exactly as long as their guards live.
+    const ROOMY: StreamLimits = StreamLimits {
+        total: 100,
+        per_address: 100,
+        per_user: 100,
+    };
+
+    fn from(addr: &str) -> Client<'static> {
+        Client {
+            user: None,
+            addr: Some(addr.parse().unwrap()),
+        }
+    }
+
+    /// Connections and subscribers count exactly as long as their guards live; public stats
+    /// name patterns, the operator's detail names channels.
     #[test]
     fn guards_count_while_alive() {
         let stats = Arc::new(Stats::default());
-        let a = stats.connect(None, 1).unwrap();
-        let b = stats.connect(Some("alice"), 1).unwrap();
+        let a = stats.connect(Client::default(), ROOMY).unwrap();
+        let b = stats.connect(Client::user(Some("alice")), ROOMY).unwrap();
         assert_ne!(a.id(), b.id());
-        let s1 = stats.subscribe("prices".into());
-        let s2 = stats.subscribe("prices".into());
+        let pattern: Arc<str> = "users/:id/notifications".into();
+        let s1 = stats.subscribe("users/alice/notifications".into(), pattern.clone());
+        let s2 = stats.subscribe("users/bob/notifications".into(), pattern);
         let snapshot = stats.snapshot();
         assert_eq!(snapshot.connections, 2);
-        assert_eq!(snapshot.channels, 1);
-        assert_eq!(snapshot.subscribers["prices"], 2);
+        assert_eq!(snapshot.channels, 2);
+        assert_eq!(
+            snapshot.subscribers.into_iter().collect::<Vec<_>>(),
+            vec![("users/:id/notifications".to_string(), 2)],
+            "no user's name in public stats"
+        );
+        assert_eq!(stats.channel_detail()["users/alice/notifications"], 1);
         drop((a, s1));
         assert_eq!(stats.snapshot().connections, 1);
-        assert_eq!(stats.snapshot().subscribers["prices"], 1);
+        assert_eq!(stats.snapshot().subscribers["users/:id/notifications"], 1);
         drop((b, s2));
         let snapshot = stats.snapshot();
         assert_eq!((snapshot.connections, snapshot.channels), (0, 0));
@@ -205,16 +342,74 @@ mod tests {
     #[test]
     fn per_user_limit_applies_to_signed_in_users() {
         let stats = Arc::new(Stats::default());
-        let first = stats.connect(Some("bob"), 2).unwrap();
-        let _second = stats.connect(Some("bob"), 2).unwrap();
+        let limits = StreamLimits {
+            per_user: 2,
+            ..ROOMY
+        };
+        let bob = Client::user(Some("bob"));
+        let first = stats.connect(bob, limits).unwrap();
+        let _second = stats.connect(bob, limits).unwrap();
         assert_eq!(
-            stats.connect(Some("bob"), 2).unwrap_err(),
-            TooManyConnections { limit: 2 }
+            stats.connect(bob, limits).unwrap_err(),
+            Refused::User { limit: 2 }
         );
-        let _alice = stats.connect(Some("alice"), 2).unwrap();
-        let _anonymous: Vec<_> = (0..5).map(|_| stats.connect(None, 2).unwrap()).collect();
+        let _alice = stats.connect(Client::user(Some("alice")), limits).unwrap();
+        let _anonymous: Vec<_> = (0..5)
+            .map(|_| stats.connect(Client::default(), limits).unwrap())
+            .collect();
         drop(first);
-        assert!(stats.connect(Some("bob"), 2).is_ok());
+        assert!(stats.connect(bob, limits).is_ok());
+        assert_eq!(stats.snapshot().refused, 1);
+    }
+
+    /// The per-address limit counts IPv4 addresses and IPv6 /64s; the total caps everyone.
+    #[test]
+    fn address_and_total_limits() {
+        let stats = Arc::new(Stats::default());
+        let limits = StreamLimits {
+            total: 5,
+            per_address: 2,
+            per_user: 100,
+        };
+        let _a = stats.connect(from("10.0.0.1"), limits).unwrap();
+        let first = stats.connect(from("10.0.0.1"), limits).unwrap();
+        assert_eq!(
+            stats.connect(from("10.0.0.1"), limits).unwrap_err(),
+            Refused::Address { limit: 2 }
+        );
+        assert_eq!(
+            stats.connect(from("::ffff:10.0.0.1"), limits).unwrap_err(),
+            Refused::Address { limit: 2 },
+            "an IPv4-mapped address is the same client"
+        );
+        let _v6 = stats.connect(from("2001:db8::1"), limits).unwrap();
+        let _v6b = stats.connect(from("2001:db8::ffff:2"), limits).unwrap();
+        assert_eq!(
+            stats.connect(from("2001:db8::3"), limits).unwrap_err(),
+            Refused::Address { limit: 2 },
+            "one /64 is one client"
+        );
+        let _other = stats.connect(from("10.0.0.2"), limits).unwrap();
+        assert_eq!(
+            stats.connect(from("10.0.0.3"), limits).unwrap_err(),
+            Refused::Total { limit: 5 }
+        );
+        drop(first);
+        assert!(stats.connect(from("10.0.0.1"), limits).is_ok());
+    }
+
+    /// A connection id is honoured only for its own user, and only while it is open.
+    #[test]
+    fn connections_belong_to_their_user() {
+        let stats = Arc::new(Stats::default());
+        let alice = stats.connect(Client::user(Some("alice")), ROOMY).unwrap();
+        let anonymous = stats.connect(Client::default(), ROOMY).unwrap();
+        assert!(stats.owned_by(alice.id(), "alice"));
+        assert!(!stats.owned_by(alice.id(), "bob"));
+        assert!(!stats.owned_by(anonymous.id(), "alice"));
+        let id = alice.id();
+        drop(alice);
+        assert!(!stats.owned_by(id, "alice"));
     }
 
     /// Connection ids print and parse as `c<n>`.

@@ -48,6 +48,8 @@ enum Input {
 /// One channel of a connection, as handed over by the hub.
 pub(super) struct Joined {
     pub name: Arc<str>,
+    /// The registry pattern it matched (public stats count by pattern).
+    pub pattern: Arc<str>,
     pub feed: Feed,
     /// Where the client stood in this channel (if its cursor was from this epoch).
     pub position: Option<u64>,
@@ -81,7 +83,7 @@ pub(super) fn frames(
         }
         positions.push(position);
         lives.push(live.map(move |item| Input::Live(index, item)).boxed());
-        subscribers.push(stats.subscribe(joined.name.clone()));
+        subscribers.push(stats.subscribe(joined.name.clone(), joined.pattern));
         names.push(joined.name);
     }
     // Cursor text lists channels by name, whatever order the client asked for them in.
@@ -131,6 +133,16 @@ impl Tracker {
                 Some(self.advance(index, event))
             }
             Input::Gap(index) | Input::Live(index, Live::Lagged(_)) => {
+                if let Input::Live(_, Live::Lagged(skipped)) = &input {
+                    // A connection that does not keep up (a stuck or slow reader): what it
+                    // costs is bounded by the channel's ring, and it hears about the gap.
+                    tracing::warn!(
+                        connection = %self.id,
+                        channel = %self.names[index],
+                        skipped,
+                        "subscriber fell behind; sending resync"
+                    );
+                }
                 self.stats.resynced();
                 Some(Frame::Resync {
                     channel: self.names[index].clone(),
@@ -179,7 +191,9 @@ mod tests {
     #[test]
     fn cursor_text_matches_cursor() {
         let stats = Arc::new(Stats::default());
-        let connection = stats.connect(None, 1).unwrap();
+        let connection = stats
+            .connect(Default::default(), crate::hub::Limits::default().streams)
+            .unwrap();
         let tracker = Tracker {
             epoch: "e1".into(),
             positions: vec![7, 3, 0],

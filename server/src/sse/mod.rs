@@ -21,8 +21,9 @@ use serde::Deserialize;
 use crate::{
     AppState,
     auth::{CurrentUser, SignedIn},
+    client::ClientAddr,
     error::{ApiError, ApiQuery},
-    hub::Cursor,
+    hub::{self, Client, Cursor},
 };
 use wire::{Shape, push_field};
 
@@ -41,71 +42,84 @@ pub struct StreamQuery {
     pub last_event_id: Option<String>,
 }
 
+/// What every stream handler extracts.
+type Request = (
+    State<AppState>,
+    CurrentUser,
+    ClientAddr,
+    ApiQuery<StreamQuery>,
+    HeaderMap,
+);
+
 /// `GET /api/prices/stream`.
 pub async fn prices(
     state: State<AppState>,
     user: CurrentUser,
+    addr: ClientAddr,
     query: ApiQuery<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    single(state, user, query, headers, channels::PRICES.to_string()).await
+    let request = (state, user, addr, query, headers);
+    single(request, channels::PRICES.to_string()).await
 }
 
 /// `GET /api/orders/stream` (signed-in users).
 pub async fn orders(
     state: State<AppState>,
     user: CurrentUser,
+    addr: ClientAddr,
     query: ApiQuery<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    single(state, user, query, headers, channels::ORDERS.to_string()).await
+    let request = (state, user, addr, query, headers);
+    single(request, channels::ORDERS.to_string()).await
 }
 
 /// `GET /api/notifications/stream`: the signed-in user's own notifications.
 pub async fn notifications(
     state: State<AppState>,
     SignedIn(user): SignedIn,
+    addr: ClientAddr,
     query: ApiQuery<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let channel = channels::notifications(&user);
-    single(state, CurrentUser(Some(user)), query, headers, channel).await
+    let request = (state, CurrentUser(Some(user)), addr, query, headers);
+    single(request, channel).await
 }
 
 /// `GET /api/stream?channels=a,b,c`: several channels on one connection.
 pub async fn multiplexed(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    ClientAddr(addr): ClientAddr,
     ApiQuery(query): ApiQuery<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let names: Vec<String> = query
-        .channels
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .map(str::to_string)
-        .collect();
+    // Parsed against the limit: a list of thousands of names costs no more than limit + 1.
+    let list = query.channels.as_deref().unwrap_or_default();
+    let names = hub::channel_list(list, state.config.limits.channels_per_connection)?;
     let cursor = cursor(&headers, &query)?;
-    open(&state, user.as_deref(), &names, cursor, Shape::Multiplexed).await
+    let client = Client {
+        user: user.as_deref(),
+        addr,
+    };
+    open(&state, client, &names, cursor, Shape::Multiplexed).await
 }
 
-async fn single(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    ApiQuery(query): ApiQuery<StreamQuery>,
-    headers: HeaderMap,
-    channel: String,
-) -> Result<Response, ApiError> {
+async fn single(request: Request, channel: String) -> Result<Response, ApiError> {
+    let (State(state), CurrentUser(user), ClientAddr(addr), ApiQuery(query), headers) = request;
     if query.channels.is_some() {
         return Err(ApiError::bad_request(
             "channels= is for /api/stream; this endpoint has one channel",
         ));
     }
     let cursor = cursor(&headers, &query)?;
-    open(&state, user.as_deref(), &[channel], cursor, Shape::Single).await
+    let client = Client {
+        user: user.as_deref(),
+        addr,
+    };
+    open(&state, client, &[channel], cursor, Shape::Single).await
 }
 
 /// The client's resume position: the `Last-Event-ID` header (sent by browsers on reconnect)
@@ -122,12 +136,18 @@ fn cursor(headers: &HeaderMap, query: &StreamQuery) -> Result<Option<Cursor>, Ap
 
 async fn open(
     state: &AppState,
-    user: Option<&str>,
+    client: Client<'_>,
     channels: &[String],
     cursor: Option<Cursor>,
     shape: Shape,
 ) -> Result<Response, ApiError> {
-    let subscription = state.hub.subscribe(user, channels, cursor).await?;
+    if state.stopping.is_cancelled() {
+        // Draining (see `crate::shutdown`): the client's retry goes to another instance.
+        return Err(ApiError::unavailable(
+            "this server is shutting down; reconnect in a moment",
+        ));
+    }
+    let subscription = state.hub.subscribe(client, channels, cursor).await?;
     let hello = Hello {
         connection: subscription.connection.to_string(),
         build: state.config.build_id.clone(),

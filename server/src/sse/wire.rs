@@ -272,4 +272,43 @@ mod tests {
             "event: price\ndata: {\"channel\":\"prices\",\"data\":{\"p\":1}}\nid: ep:orders=2,prices=3\n\n"
         );
     }
+
+    /// Heartbeats go only to quiet streams: 20 frames 50 ms apart with a 200 ms heartbeat
+    /// bring none; once the frames stop, one comes within two intervals. (Paused time.)
+    #[tokio::test(start_paused = true)]
+    async fn heartbeats_only_on_quiet_streams() {
+        use futures_util::stream;
+        let frames = stream::unfold(1u64, |id| async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let frame = Frame::Event {
+                event: stored(id),
+                cursor: None,
+            };
+            Some((frame, id + 1))
+        })
+        .take(20)
+        .chain(stream::pending())
+        .boxed();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let mut body = Body::new(
+            Bytes::from_static(b"retry: 1000\n\n"),
+            frames,
+            Shape::Single,
+            "ep",
+            Duration::from_millis(200),
+            shutdown.clone().cancelled_owned(),
+        );
+        let first = body.next().await.unwrap().unwrap();
+        assert_eq!(text(&first), "retry: 1000\n\n");
+        for _ in 0..20 {
+            let item = body.next().await.unwrap().unwrap();
+            assert_ne!(item, HEARTBEAT, "a heartbeat on a busy stream");
+        }
+        let started = Instant::now();
+        let quiet = body.next().await.unwrap().unwrap();
+        assert_eq!(quiet, HEARTBEAT);
+        assert!(started.elapsed() <= Duration::from_millis(400));
+        shutdown.cancel();
+        assert!(body.next().await.is_none(), "shutdown ends the body");
+    }
 }

@@ -2,13 +2,23 @@
 
 #![allow(dead_code)] // each test file uses a different part of this
 
-use std::{net::SocketAddr, pin::Pin, time::Duration};
+use std::{
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    pin::Pin,
+    process::{Child, Command, ExitStatus, Stdio},
+    time::{Duration, Instant},
+};
 
 use app::events::StreamStats;
 use eventsource_stream::{Event, EventStreamError, Eventsource};
 use futures_util::{Stream, StreamExt};
 use server::{AppState, Config, feeds};
-use tokio::{net::TcpListener, task::JoinHandle};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpSocket, TcpStream},
+    task::JoinHandle,
+};
 use tokio_util::sync::CancellationToken;
 
 /// A running server; cancel `shutdown` to stop it.
@@ -173,10 +183,141 @@ pub async fn next_non_price(events: &mut (impl Stream<Item = EventResult> + Unpi
     }
 }
 
-/// Asserts that no event arrives within `wait`.
+/// Asserts that no event arrives within `wait` and that the stream is still open.
 pub async fn assert_quiet(events: &mut (impl Stream<Item = EventResult> + Unpin), wait: Duration) {
-    if let Ok(Some(event)) = tokio::time::timeout(wait, events.next()).await {
-        panic!("expected no event, got {event:?}");
+    match tokio::time::timeout(wait, events.next()).await {
+        Err(_) => {}
+        Ok(None) => panic!("expected a quiet stream, but it ended"),
+        Ok(Some(event)) => panic!("expected no event, got {event:?}"),
+    }
+}
+
+/// The status and the one-line reason of a refusal (`{"error": "…"}`).
+pub async fn error(response: reqwest::Response) -> (reqwest::StatusCode, String) {
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.expect("JSON error body");
+    let reason = body["error"].as_str().expect("an error reason").to_string();
+    assert!(!reason.contains('\n'), "one line: {reason:?}");
+    (status, reason)
+}
+
+/// Sends `head` then `body` on a fresh connection (ignoring a server that stops reading
+/// early) and returns what comes back within 10 s.
+pub async fn raw_request(addr: SocketAddr, head: &[u8], body: &[u8]) -> String {
+    let mut socket = TcpStream::connect(addr).await.expect("connect");
+    socket.write_all(head).await.expect("write head");
+    // The server may answer and close before the body is through: that is the point.
+    let _ = socket.write_all(body).await;
+    let mut answer = Vec::new();
+    let mut buf = [0; 4096];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while let Ok(Ok(n)) = tokio::time::timeout_at(deadline.into(), socket.read(&mut buf)).await {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+        if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A client that asks for `path` and then never reads: its receive buffer is tiny, so the
+/// server's writes to it back up at once.
+pub async fn stuck_reader(addr: SocketAddr, path: &str) -> TcpStream {
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    let mut stream = socket.connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("request");
+    stream
+}
+
+/// Reads `stream` until its text contains `needle` (or it ends, or 10 s pass without data);
+/// returns the bytes read and the text.
+pub async fn drain_until(mut stream: TcpStream, needle: &str) -> (usize, String) {
+    let mut all = Vec::new();
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => all.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+        // Only the tail can hold a needle that was not there before.
+        let tail = all.len().saturating_sub(buf.len() + needle.len());
+        if all[tail..]
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+        {
+            break;
+        }
+    }
+    (all.len(), String::from_utf8_lossy(&all).into_owned())
+}
+
+/// The real server binary on a free port, with `env` on top of quiet test settings.
+pub struct Binary {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+}
+
+impl Binary {
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+        command
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+            .env("LEPTOS_OUTPUT_NAME", "leptos-live")
+            .env("PRICE_INTERVAL_MS", "50")
+            .env("ORDER_SIMULATOR_MS", "0")
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = command.spawn().expect("start the server binary");
+        // The binary prints "listening on http://ADDR" once bound.
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read stdout");
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Self { child, base }
+    }
+
+    /// Sends `SIG<name>` to this process (by its own pid).
+    pub fn signal(&self, name: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+    }
+
+    /// Waits up to `limit` for the process to exit; kills it and panics after that.
+    pub async fn wait(mut self, limit: Duration) -> ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if started.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!("server still running {limit:?} after the signal");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        // Only ours, by pid; a no-op when it has exited.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
