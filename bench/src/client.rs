@@ -20,8 +20,21 @@ pub const SOURCE_ADDRESSES: u8 = 16;
 
 /// Connects to `server` from loopback source address number `n % SOURCE_ADDRESSES`.
 pub async fn connect(server: SocketAddr, n: usize) -> io::Result<TcpStream> {
+    connect_with(server, n, None).await
+}
+
+/// [`connect`], with the socket's receive buffer set to `recv_buffer` bytes if given (a tiny
+/// one makes a reader that stops reading back up the server at once).
+pub async fn connect_with(
+    server: SocketAddr,
+    n: usize,
+    recv_buffer: Option<u32>,
+) -> io::Result<TcpStream> {
     let source = Ipv4Addr::new(127, 0, 0, 2 + (n % SOURCE_ADDRESSES as usize) as u8);
     let socket = TcpSocket::new_v4()?;
+    if let Some(bytes) = recv_buffer {
+        socket.set_recv_buffer_size(bytes)?;
+    }
     // Choose the port at connect time, per destination, rather than at bind.
     let yes: libc::c_int = 1;
     // SAFETY: a valid socket fd and a c_int option of the right size.

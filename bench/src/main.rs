@@ -1,5 +1,7 @@
 //! `./x bench`: runs every scenario against leptos-live and the peer SSE servers, one server at
 //! a time pinned to core 0 with this generator on core 1, and writes BENCHMARKS.md.
+//! `./x soak`: the soak test of [`soak`] (leptos-live alone, 30 minutes by default); its
+//! figures go to `bench/soak.md` and into BENCHMARKS.md's "Soak" section.
 //!
 //! The xtask builds everything first (release server, the Go peer) and passes the paths; run
 //! `cargo run --release -p bench -- --help` for the options.
@@ -9,6 +11,7 @@ mod procfs;
 mod report;
 mod scenarios;
 mod servers;
+mod soak;
 mod sse;
 
 use std::{
@@ -34,6 +37,8 @@ struct Options {
     out: Option<PathBuf>,
     extras: Extras,
     scale: f64,
+    /// `--soak MINUTES`: run the soak test instead of the benchmarks.
+    soak: Option<f64>,
 }
 
 const HELP: &str = "\
@@ -45,6 +50,8 @@ usage: bench [options]
   --out PATH           write the markdown report there (default: print only)
   --scale X            multiply connection counts by X (default 1; e.g. 0.1 for a quick look)
   --rebuild-secs S     incremental rebuild time measured by the caller, for the report
+  --soak MINUTES       run the soak test (leptos-live only) instead; writes bench/soak.md and
+                       BENCHMARKS.md's Soak section
   --command TEXT       the command line to print in the report";
 
 fn parse() -> Result<Options, String> {
@@ -62,6 +69,7 @@ fn parse() -> Result<Options, String> {
         out: None,
         extras: Extras::default(),
         scale: 1.0,
+        soak: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -107,6 +115,15 @@ fn parse() -> Result<Options, String> {
                 );
             }
             "--command" => options.extras.command = Some(value()?),
+            "--soak" => {
+                options.soak = Some(
+                    value()?
+                        .parse()
+                        .ok()
+                        .filter(|m: &f64| *m > 0.0 && *m <= 120.0)
+                        .ok_or("--soak takes minutes, at most 120")?,
+                );
+            }
             "-h" | "--help" => return Err(HELP.into()),
             other => return Err(format!("unknown argument {other:?}\n{HELP}")),
         }
@@ -149,9 +166,54 @@ fn scaled(n: usize, scale: f64) -> usize {
     ((n as f64 * scale).round() as usize).max(1)
 }
 
+/// Where the soak writes its figures, for BENCHMARKS.md.
+fn soak_file(paths: &Paths) -> PathBuf {
+    paths.root.join("bench/soak.md")
+}
+
+/// `markdown` with its "Soak" section replaced by `soak` (added if missing).
+fn with_soak(markdown: &str, soak: &str) -> String {
+    const HEADING: &str = "\n## Soak";
+    let kept = markdown
+        .split(HEADING)
+        .next()
+        .unwrap_or(markdown)
+        .trim_end();
+    format!(
+        "{kept}\n{HEADING}: `./x soak`, leptos-live alone under churn, publish load and stuck readers\n\n{soak}"
+    )
+}
+
+async fn run_soak(options: &Options, minutes: f64) -> Result<(), String> {
+    let soak = soak::Soak::minutes(minutes);
+    println!(
+        "==> soak: {minutes} min, {} + {} clients with churn, {} stuck readers",
+        soak.fanout_clients, soak.personal_clients, soak.stuck
+    );
+    let addr: SocketAddr = ([127, 0, 0, 1], 17_999).into();
+    let summary = soak::run(&soak, &options.paths, addr).await?;
+    println!("\n{summary}");
+    let file = soak_file(&options.paths);
+    std::fs::write(&file, &summary).map_err(|e| format!("{}: {e}", file.display()))?;
+    let report = options.paths.root.join("BENCHMARKS.md");
+    if let Ok(markdown) = std::fs::read_to_string(&report) {
+        std::fs::write(&report, with_soak(&markdown, &summary))
+            .map_err(|e| format!("{}: {e}", report.display()))?;
+        println!(
+            "wrote {} and its Soak section in {}",
+            file.display(),
+            report.display()
+        );
+    }
+    Ok(())
+}
+
 async fn run(options: Options) -> Result<(), String> {
     let started = Instant::now();
     std::fs::create_dir_all(&options.paths.work).map_err(|e| e.to_string())?;
+    if let Some(minutes) = options.soak {
+        return run_soak(&options, minutes).await;
+    }
     let mut report = Report::new(options.scale, options.extras.clone());
     let mut port = 18_000u16;
     for &kind in &options.servers {
@@ -182,7 +244,10 @@ async fn run(options: Options) -> Result<(), String> {
     if options.servers.contains(&Kind::LeptosLive) && options.scenarios.len() == SCENARIOS.len() {
         report.extras.measure(&options.paths, port + 1).await;
     }
-    let markdown = report.markdown();
+    let mut markdown = report.markdown();
+    if let Ok(soak) = std::fs::read_to_string(soak_file(&options.paths)) {
+        markdown = with_soak(&markdown, &soak);
+    }
     println!("\n{markdown}");
     if let Some(out) = &options.out {
         std::fs::write(out, &markdown).map_err(|e| format!("{}: {e}", out.display()))?;

@@ -36,7 +36,7 @@ impl Clock {
     pub fn new() -> Self {
         Self(Instant::now())
     }
-    fn now_ns(self) -> u64 {
+    pub fn now_ns(self) -> u64 {
         self.0.elapsed().as_nanos() as u64
     }
     fn ns_at(self, at: Instant) -> u64 {

@@ -113,13 +113,27 @@ pub struct Running {
 
 /// Starts `kind` on `addr`, pinned to [`SERVER_CORE`], and waits until it accepts connections.
 pub async fn start(kind: Kind, addr: SocketAddr, paths: &Paths) -> std::io::Result<Running> {
+    start_logged(kind, addr, paths, None).await
+}
+
+/// [`start`], with the server's stderr written to `log` (the soak reads it for panics).
+pub async fn start_logged(
+    kind: Kind,
+    addr: SocketAddr,
+    paths: &Paths,
+    log: Option<&std::path::Path>,
+) -> std::io::Result<Running> {
+    let stderr = match log {
+        Some(path) => Stdio::from(std::fs::File::create(path)?),
+        None => Stdio::inherit(),
+    };
     let mut command = Command::new("taskset");
     command
         .arg("-c")
         .arg(SERVER_CORE.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .kill_on_drop(true);
     match kind {
         Kind::LeptosLive => {
@@ -212,6 +226,11 @@ impl Running {
                 None
             }
         }
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Stops it (SIGINT, then SIGKILL after 5 s).
