@@ -9,6 +9,9 @@
 //! ./x bench     leptos-live beside Go, nginx+nchan and Node SSE servers; writes BENCHMARKS.md
 //!               (installs the peers with apt-get; options after `--` go to bench/, e.g.
 //!               `./x bench -- --scale 0.1 --scenarios fanout`)
+//! ./x soak      leptos-live alone for 30 minutes (`./x soak 5` for 5) under client churn,
+//!               publish load and stuck readers; prints RSS and losses, writes bench/soak.md
+//!               and BENCHMARKS.md's Soak section (not part of ./x test)
 //! ./x fuzz      the parsers' fuzz tests with a million cases each (release build; ./x test
 //!               runs 2,000): `./x fuzz 5000000` for more
 //! ./x setup     only install what is missing
@@ -39,10 +42,11 @@ fn main() -> ExitCode {
         Some("release") => release(),
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz(args.get(1).map(String::as_str)),
+        Some("soak") => soak(args.get(1).map(String::as_str)),
         Some("setup") => tools::ensure(Need::Everything),
         None | Some("help" | "-h" | "--help") => {
             println!(
-                "usage: ./x <dev | test | release | bench | fuzz | setup>  (see xtask/src/main.rs)"
+                "usage: ./x <dev | test | release | bench | soak | fuzz | setup>  (see xtask/src/main.rs)"
             );
             Ok(())
         }
@@ -162,6 +166,31 @@ fn bench(args: &[String]) -> Result {
     )?;
     println!("\nbench done in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The soak test (bench/src/soak.rs) for `minutes` (default 30), against the release server.
+fn soak(minutes: Option<&str>) -> Result {
+    let minutes = minutes.unwrap_or("30");
+    if !minutes.parse::<f64>().is_ok_and(|m| m > 0.0 && m <= 120.0) {
+        return Err(format!(
+            "./x soak [MINUTES]: {minutes:?} is not 1 to 120 minutes"
+        ));
+    }
+    tools::ensure(Need::Release)?;
+    run(
+        "release build (cargo leptos build --release)",
+        &mut release_build(),
+    )?;
+    run(
+        "load generator (cargo build --release -p bench)",
+        cargo().args(["build", "--release", "--package", "bench"]),
+    )?;
+    run(
+        &format!("soak, {minutes} minutes (bench/src/soak.rs)"),
+        Command::new(root().join("target/release/bench"))
+            .current_dir(root())
+            .args(["--soak", minutes]),
+    )
 }
 
 /// `server/tests/fuzz.rs` with `cases` per property (default a million), optimised.
