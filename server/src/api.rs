@@ -110,16 +110,7 @@ pub async fn start_job(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
 ) -> Result<(StatusCode, Json<JobStarted>), ApiError> {
-    let started = state
-        .jobs
-        .start(
-            state.hub.clone(),
-            &user,
-            state.config.job_step,
-            state.shutdown.clone(),
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(started)))
+    Ok((StatusCode::CREATED, Json(state.start_job(&user).await?)))
 }
 
 /// `GET /api/stats`: counts by channel pattern, never by user.

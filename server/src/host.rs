@@ -101,18 +101,7 @@ impl Host for AppHost {
 
     fn start_job(&self, user: String) -> Pending<JobStarted> {
         let state = self.0.clone();
-        Box::pin(async move {
-            state
-                .jobs
-                .start(
-                    state.hub.clone(),
-                    &user,
-                    state.config.job_step,
-                    state.shutdown.clone(),
-                )
-                .await
-                .map_err(refusal)
-        })
+        Box::pin(async move { state.start_job(&user).await.map_err(refusal) })
     }
 }
 

@@ -9,7 +9,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     Config,
-    feeds::{self, jobs::Jobs, notifications::Notifier, orders::OrderBook},
+    feeds::{
+        self,
+        jobs::{JobError, JobStarted, Jobs},
+        notifications::Notifier,
+        orders::OrderBook,
+    },
     hub::{Hub, memory::Memory},
 };
 
@@ -53,6 +58,21 @@ impl AppState {
             stopping,
             shutdown: CancellationToken::new(),
         }
+    }
+}
+
+impl AppState {
+    /// Starts a demo job for `user` with the configured pace, ending at shutdown: what both
+    /// `POST /api/jobs` and the UI's action do.
+    pub async fn start_job(&self, user: &str) -> Result<JobStarted, JobError> {
+        self.jobs
+            .start(
+                self.hub.clone(),
+                user,
+                self.config.job_step,
+                self.shutdown.clone(),
+            )
+            .await
     }
 }
 

@@ -3,11 +3,7 @@
 
 mod common;
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use app::events::PRICES_STREAM;
 use common::{events, next_event};
@@ -64,31 +60,12 @@ async fn binary_exits_promptly_on_sigterm() {
 }
 
 async fn signal_ends_binary(signal: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-        .env("LEPTOS_OUTPUT_NAME", "leptos-live")
-        .env("PRICE_INTERVAL_MS", "50")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the server binary");
-
-    // The binary prints "listening on http://ADDR" once bound.
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("read stdout");
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-
+    let server = common::Binary::start(&[]);
     let http = reqwest::Client::new();
     let mut streams = Vec::new();
     for _ in 0..20 {
         let response = http
-            .get(format!("{base}{PRICES_STREAM}"))
+            .get(format!("{}{PRICES_STREAM}", server.base))
             .send()
             .await
             .unwrap();
@@ -98,21 +75,8 @@ async fn signal_ends_binary(signal: &str) {
     }
 
     let started = Instant::now();
-    let killed = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(10) {
-            child.kill().unwrap();
-            panic!("server still running 10 s after SIG{signal}");
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
+    server.signal(signal);
+    let status = server.wait(Duration::from_secs(10)).await;
     let elapsed = started.elapsed();
     println!("SIG{signal} → exit with 20 open streams: {elapsed:?}");
     assert!(status.success(), "exit status {status}");
