@@ -2,7 +2,7 @@
 //! starting user's channel `users/{user}/jobs/{job}`.
 //!
 //! Bounded per user: at most `MAX_JOBS_PER_USER` run at once (429 beyond), and only the user's
-//! newest [`KEPT_PER_USER`] jobs can be subscribed to; any other job channel is a 404, so a
+//! newest [`KEPT_PER_USER`] jobs (or `MAX_JOBS_PER_USER`, if more) can be subscribed to; any other job channel is a 404, so a
 //! client cannot make the hub create channels by naming jobs that do not exist.
 
 use std::{
@@ -157,7 +157,8 @@ impl Jobs {
         let job = format!("j{}", state.last_id);
         jobs.running += 1;
         jobs.kept.push_back(job.clone());
-        if jobs.kept.len() > KEPT_PER_USER {
+        // Never fewer than may run at once: a running job stays subscribable.
+        if jobs.kept.len() > KEPT_PER_USER.max(self.per_user) {
             jobs.kept.pop_front();
         }
         let running = Running {
@@ -224,7 +225,7 @@ mod tests {
     /// user's "forbidden", and a job that fell out of the kept list is gone.
     #[tokio::test(start_paused = true)]
     async fn only_existing_jobs_of_the_owner() {
-        let jobs = Arc::new(Jobs::new(100));
+        let jobs = Arc::new(Jobs::new(1));
         let hub = hub(&jobs);
         let cancel = CancellationToken::new();
         let first = jobs
@@ -250,17 +251,26 @@ mod tests {
             ask(Some("alice"), "users/alice/jobs/j999"),
             Access::NotFound
         );
-        for _ in 0..KEPT_PER_USER {
+        // Finished jobs stay subscribable until KEPT_PER_USER newer ones push them out.
+        cancel.cancel();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        for n in 0..KEPT_PER_USER {
+            assert_eq!(
+                ask(Some("alice"), &first.channel),
+                Access::Allow,
+                "after {n}"
+            );
             jobs.start(
                 hub.clone(),
                 "alice",
-                Duration::from_secs(60),
-                cancel.clone(),
+                Duration::ZERO,
+                CancellationToken::new(),
             )
             .await
             .unwrap();
+            // Paused time: the job's 20 steps run to the end here.
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
         assert_eq!(ask(Some("alice"), &first.channel), Access::NotFound);
-        cancel.cancel();
     }
 }

@@ -203,11 +203,13 @@ impl Backend for Memory {
             while state.events.len() > history {
                 state.events.pop_front();
             }
+            // Under the channel's lock, so the sweep (which takes it too) can never drop this
+            // channel before `issued` covers its newest id.
+            self.issued.fetch_max(stored.id, Ordering::Relaxed);
             // An error only means nobody is subscribed right now.
             let _ = channel.sender.send(stored.clone());
             stored
         });
-        self.issued.fetch_max(stored.id, Ordering::Relaxed);
         futures_util::future::ready(Ok(stored)).boxed()
     }
 
