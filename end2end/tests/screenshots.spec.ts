@@ -30,6 +30,22 @@ test('README screenshots', async ({ page, browser, baseURL }) => {
   await form.getByRole('button', { name: 'Send' }).click();
   await expect(page.getByTestId('toast')).toBeVisible();
 
+  // A few orders: bob's (no buttons for alice), alice's own open ones, one of them filled.
+  const place = async (who: Page, symbol: string, quantity: string, price: string) => {
+    const orderForm = who.getByTestId('order-form');
+    await orderForm.getByLabel('Symbol').fill(symbol);
+    await orderForm.getByLabel('Quantity').fill(quantity);
+    await orderForm.getByLabel('Price').fill(price);
+    await orderForm.getByRole('button', { name: 'Place order' }).click();
+    await expect(page.getByTestId('order-row').filter({ hasText: price })).toHaveCount(1);
+  };
+  await place(bob, 'GLOBEX', '470', '43.12');
+  await place(page, 'INITECH', '10', '252.54');
+  await place(page, 'ACME', '370', '101.23');
+  const first = page.getByTestId('order-row').filter({ hasText: '252.54' });
+  await first.getByRole('button', { name: 'Fill' }).click();
+  await expect(first).toHaveAttribute('data-status', 'filled');
+
   await page.getByTestId('job').getByRole('button', { name: 'Start a job' }).click();
   await settle(page);
   await page.screenshot({ path: path.join(DOCS, 'dashboard.png') });
