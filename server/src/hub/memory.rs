@@ -146,16 +146,13 @@ impl Memory {
         }
     }
 
-    /// Channels held right now.
-    pub fn len(&self) -> usize {
+    /// Channels held right now (for tests of the sweep).
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.channels
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

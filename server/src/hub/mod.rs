@@ -119,20 +119,33 @@ impl Default for Limits {
 /// Parses `a,b,c` (names trimmed, empty ones skipped, duplicates dropped) and stops at the
 /// first name past `limit`: the work is bounded by the limit, not by the length of the list.
 pub fn channel_list(text: &str, limit: usize) -> Result<Vec<String>, HubError> {
-    let mut names: Vec<String> = Vec::new();
-    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        if names.iter().any(|n| n == name) {
+    let names = text.split(',').map(str::trim).filter(|n| !n.is_empty());
+    Ok(distinct(names, limit)?
+        .into_iter()
+        .map(str::to_string)
+        .collect())
+}
+
+/// `names` without duplicates, in order; refused when empty or when a name past `limit`
+/// appears, which is where the loop stops: its cost is bounded by the limit, not the input.
+fn distinct<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    limit: usize,
+) -> Result<Vec<&'a str>, HubError> {
+    let mut unique: Vec<&str> = Vec::new();
+    for name in names {
+        if unique.contains(&name) {
             continue;
         }
-        if names.len() == limit {
+        if unique.len() == limit {
             return Err(HubError::TooManyChannels { limit });
         }
-        names.push(name.to_string());
+        unique.push(name);
     }
-    if names.is_empty() {
+    if unique.is_empty() {
         return Err(HubError::NoChannels);
     }
-    Ok(names)
+    Ok(unique)
 }
 
 /// All channels of this server: the registry (what exists, who may listen), the backend
@@ -227,22 +240,10 @@ impl Hub {
         cursor: Option<Cursor>,
     ) -> Result<Subscription, HubError> {
         let user = client.user;
-        if channels.is_empty() {
-            return Err(HubError::NoChannels);
-        }
-        // Duplicates are dropped; the loop ends at the first name past the limit, so its cost
-        // is bounded by the limit whatever the caller passes.
-        let limit = self.limits.channels_per_connection;
-        let mut unique: Vec<&str> = Vec::with_capacity(limit.min(channels.len()));
-        for name in channels {
-            if unique.contains(&name.as_str()) {
-                continue;
-            }
-            if unique.len() == limit {
-                return Err(HubError::TooManyChannels { limit });
-            }
-            unique.push(name);
-        }
+        let unique = distinct(
+            channels.iter().map(String::as_str),
+            self.limits.channels_per_connection,
+        )?;
         let mut heartbeat = Duration::MAX;
         let mut resolved = Vec::with_capacity(unique.len());
         for name in &unique {
