@@ -239,6 +239,10 @@ pub struct StreamStats {
     /// Streams refused by a limit (per user, per address, or in all) since the server started.
     #[serde(default)]
     pub refused: u64,
+    /// Server instances these numbers add up (several behind a load balancer share one hub
+    /// through Redis; the `stats` channel carries their sum, `GET /api/stats` one instance's).
+    #[serde(default)]
+    pub instances: usize,
 }
 
 impl LiveEvent for StreamStats {

@@ -159,12 +159,18 @@ pub async fn healthz() -> &'static str {
 
 /// `GET /readyz`: ready for new streams; 503 from the moment a shutdown signal arrives (before
 /// streams end: see `crate::shutdown`), so load balancers stop sending new clients while the
-/// old ones move elsewhere.
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+/// old ones move elsewhere; 503 too while the hub's Redis is unreachable (degraded: open
+/// streams stay open, publishes and new streams are refused until it returns).
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
     if state.stopping.is_cancelled() {
-        (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into())
+    } else if let Some(reason) = state.hub.degraded() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("degraded: {reason}\n"),
+        )
     } else {
-        (StatusCode::OK, "ready\n")
+        (StatusCode::OK, "ready\n".into())
     }
 }
 

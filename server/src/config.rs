@@ -22,7 +22,9 @@
 //! | `SHUTDOWN_GRACE_MS` | `0` | after a signal, `/readyz` answers 503 for this long before streams end |
 //! | `SHUTDOWN_DRAIN_MS` | `3000` | then connections get this long to finish before the process exits |
 //! | `OPS_TOKEN` | unset (off) | bearer token for the operator's `GET /api/ops/channels` |
-//! | `SESSION_KEY` | random per start | 128 hex digits (64 bytes) signing the session cookie |
+//! | `SESSION_KEY` | random per start (required with `REDIS_URL`) | 128 hex digits (64 bytes) signing the session cookie |
+//! | `REDIS_URL` | unset (in-process hub) | `redis://HOST:PORT[/DB]`: share hub and state with other instances |
+//! | `REDIS_PREFIX` | `live` | prefix of every Redis key, so deployments can share a Redis |
 //! | `COOKIE_SECURE` | `false` | mark the session cookie `Secure` (set it behind HTTPS) |
 //! | `CORS_ORIGINS` | empty (CORS off) | comma-separated exact origins allowed cross-site |
 //! | `BUILD_ID` | the package version | announced on every stream; clients reload on change |
@@ -70,6 +72,19 @@ pub struct Config {
     pub build_id: String,
     /// Benchmark channels `bench` and `bench/:id` plus their publish route (see `feeds::bench`).
     pub bench: bool,
+    /// `REDIS_URL`: share the hub and the domain state with other instances through Redis;
+    /// `None`: everything lives in this process.
+    pub redis: Option<RedisConfig>,
+}
+
+/// Where the instances of one deployment meet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedisConfig {
+    /// `redis://HOST:PORT[/DB]`.
+    pub url: String,
+    /// Prefix of every key (`REDIS_PREFIX`, default `live`): several deployments can share
+    /// one Redis.
+    pub prefix: String,
 }
 
 /// A configuration value that could not be used; the message names the variable.
@@ -97,8 +112,36 @@ impl Config {
             .map_err(|err| ConfigError(format!("LEPTOS_* settings: {err}")))?
             .leptos_options;
         let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let redis = match var("REDIS_URL") {
+            Some(url) => {
+                let url = url.trim().to_string();
+                if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                    return Err(ConfigError(format!(
+                        "REDIS_URL: {url:?} is not a redis://HOST:PORT[/DB] URL"
+                    )));
+                }
+                let prefix = var("REDIS_PREFIX").unwrap_or_else(|| "live".into());
+                if !crate::hub::cursor::is_token(prefix.trim()) {
+                    return Err(ConfigError(
+                        "REDIS_PREFIX: letters, digits, '-' and '_' only".into(),
+                    ));
+                }
+                Some(RedisConfig {
+                    url,
+                    prefix: prefix.trim().to_string(),
+                })
+            }
+            None => None,
+        };
         let session_key = match var("SESSION_KEY") {
             Some(hex) => parse_key(&hex)?,
+            None if redis.is_some() => {
+                return Err(ConfigError(
+                    "SESSION_KEY: required with REDIS_URL, so that every instance accepts the \
+                     same sessions (e.g. openssl rand -hex 64)"
+                        .into(),
+                ));
+            }
             None => Key::generate(),
         };
         let secure_cookies = flag(&var, "COOKIE_SECURE")?;
@@ -155,6 +198,7 @@ impl Config {
             cors_origins,
             build_id: var("BUILD_ID").unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
             bench: flag(&var, "BENCH")?,
+            redis,
         })
     }
 
@@ -184,6 +228,7 @@ impl Config {
             cors_origins: Vec::new(),
             build_id: "test".into(),
             bench: false,
+            redis: None,
         }
     }
 }

@@ -4,6 +4,8 @@
 //! - [`config`]: typed configuration from the environment, with defaults.
 //! - [`state`]: [`AppState`], the shared handles every handler gets.
 //! - [`hub`]: channels, authorization, ids, history, replay, fan-out, stats.
+//! - [`cluster`]: what instances sharing one Redis agree on beyond the hub: which one runs
+//!   the shared producers, and the stats of all.
 //! - [`feeds`]: the channel table, and the producers and domain code that publish: prices,
 //!   orders, notifications, jobs, stats, and the example clock.
 //! - [`sse`]: thin handlers turning a hub subscription into an event stream; [`sse::wire`]:
@@ -20,6 +22,7 @@
 pub mod api;
 pub mod auth;
 pub mod client;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod feeds;

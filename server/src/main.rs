@@ -40,7 +40,15 @@ async fn main() -> ExitCode {
         Err(err) => eprintln!("error: {err}"),
     }
 
-    let state = AppState::new(config, shutdown::on_signals());
+    // Redis unreachable at start: say why and exit (a supervisor restarts the process);
+    // once running, the process rides out Redis outages by itself.
+    let state = match AppState::start(config, shutdown::on_signals()).await {
+        Ok(state) => state,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     feeds::spawn_all(&state);
     if let Err(err) = server::serve(listener, state).await {
         eprintln!("error: {err}");

@@ -9,13 +9,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     Config,
+    cluster::{Cluster, Shared},
     feeds::{
         self,
         jobs::{JobError, JobStarted, Jobs},
         notifications::Notifier,
         orders::OrderBook,
     },
-    hub::{Hub, memory::Memory},
+    hub::{Backend, BackendError, Hub, memory::Memory, redis::Redis},
 };
 
 /// Cheap to clone: every field is a handle.
@@ -23,6 +24,9 @@ use crate::{
 pub struct AppState {
     /// Channels, ids, history, fan-out, stats.
     pub hub: Arc<Hub>,
+    /// The other instances sharing the hub through Redis, if any: who runs the shared
+    /// producers, and the stats of all.
+    pub cluster: Arc<Cluster>,
     pub orders: Arc<OrderBook>,
     pub notifier: Arc<Notifier>,
     pub jobs: Arc<Jobs>,
@@ -39,25 +43,42 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// A fresh in-memory hub with the app's channels; no producer runs yet (see
+    /// The hub with the app's channels, in this process or, with `REDIS_URL`, shared through
+    /// Redis (which must answer: the error says why it does not). No producer runs yet (see
     /// `feeds::spawn_all`). Cancelling `stopping` starts the shutdown (see [`crate::serve`]).
-    pub fn new(config: Config, stopping: CancellationToken) -> Self {
+    pub async fn start(config: Config, stopping: CancellationToken) -> Result<Self, BackendError> {
+        let shutdown = CancellationToken::new();
+        let (backend, cluster): (Arc<dyn Backend>, Cluster) = match &config.redis {
+            None => (Arc::new(Memory::new()), Cluster::single()),
+            Some(redis) => {
+                let backend = Redis::connect(
+                    &redis.url,
+                    &redis.prefix,
+                    config.channel_idle,
+                    shutdown.clone(),
+                )
+                .await?;
+                let shared = Shared::new(backend.commands(), &redis.prefix);
+                (backend, Cluster::shared(shared))
+            }
+        };
         let jobs = Arc::new(Jobs::new(config.jobs_per_user));
         let mut registry = feeds::registry(config.heartbeat, &jobs);
         if config.bench {
             feeds::bench::register(&mut registry, config.heartbeat);
         }
-        let hub = Hub::new(registry, Arc::new(Memory::new()), config.limits);
-        Self {
+        let hub = Hub::new(registry, backend, config.limits);
+        Ok(Self {
             hub: Arc::new(hub),
+            cluster: Arc::new(cluster),
             orders: Arc::new(OrderBook::new(config.orders)),
             notifier: Arc::default(),
             jobs,
             session_key: config.session_key.clone(),
             config: Arc::new(config),
             stopping,
-            shutdown: CancellationToken::new(),
-        }
+            shutdown,
+        })
     }
 }
 

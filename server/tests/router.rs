@@ -14,7 +14,9 @@ use tower::ServiceExt;
 #[tokio::test]
 async fn readyz_turns_503_on_shutdown() {
     let shutdown = CancellationToken::new();
-    let state = AppState::new(Config::for_tests(), shutdown.clone());
+    let state = AppState::start(Config::for_tests(), shutdown.clone())
+        .await
+        .expect("start");
     let ready = |state: AppState| async move {
         app(state)
             .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())

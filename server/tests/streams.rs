@@ -73,7 +73,7 @@ async fn dashboard_html_carries_snapshot_stream_url_and_cursor() {
         .and_then(|rest| rest.split('"').next())
         .unwrap_or_default();
     assert!(
-        cursor.starts_with(app.state.hub.epoch()) && cursor.contains(":prices="),
+        cursor.starts_with(&*app.state.hub.epoch()) && cursor.contains(":prices="),
         "cursor {cursor:?}"
     );
     let prices: Vec<&str> = html

@@ -1,6 +1,7 @@
 //! Installs the tools the project needs, each only when it is missing or at the wrong version:
 //! cargo-leptos and wasm-bindgen-cli from the crate registry, the end2end packages
-//! (Playwright, binaryen's wasm-opt) from npm, Chromium from the OS package manager.
+//! (Playwright, binaryen's wasm-opt) from npm, Chromium, Redis and nginx from the OS package
+//! manager.
 
 use std::{
     env,
@@ -38,8 +39,35 @@ pub fn ensure(need: Need) -> Result {
     }
     if need >= Need::Everything {
         chromium()?;
+        servers()?;
     }
     Ok(())
+}
+
+/// Debian's `redis-server` (the scale-out tests start throwaway ones) and `nginx` (the
+/// cluster in front of several instances), when missing.
+pub fn servers() -> Result {
+    let missing: Vec<&str> = [("redis-server", "redis-server"), ("nginx", "nginx")]
+        .into_iter()
+        .filter(|(binary, _)| which(binary).is_none())
+        .map(|(_, package)| package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    apt_install("Redis and nginx", &missing)
+        .map_err(|err| format!("{err}; install {} by hand", missing.join(" ")))?;
+    Ok(())
+}
+
+/// The path of `binary` on PATH or in the system directories (nginx lives in /usr/sbin,
+/// which a non-root PATH may lack).
+pub fn which(binary: &str) -> Option<PathBuf> {
+    let path = env::var_os("PATH").unwrap_or_default();
+    env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/bin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(binary))
+        .find(|candidate| candidate.is_file())
 }
 
 fn cargo_leptos() -> Result {

@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     AppState,
+    cluster::Cluster,
     hub::{
         self, Hub, Registry, Settings,
         registry::{owner, public, signed_in},
@@ -62,19 +63,27 @@ pub fn registry(heartbeat: Duration, jobs: &Arc<Jobs>) -> Registry {
     registry
 }
 
-/// Starts every background producer; each one stops when `state.shutdown` fires.
+/// Starts every background producer; each one stops when `state.shutdown` fires. Those whose
+/// events every instance shares (prices, stats, clock, simulated orders) tick only on the
+/// instance that leads (see `crate::cluster`).
 pub fn spawn_all(state: &AppState) {
+    let led = |every| Ticks::new(every, state.shutdown.clone()).led_by(state.cluster.clone());
     tokio::spawn(prices::run(
         state.hub.clone(),
-        state.config.price_interval,
-        state.shutdown.clone(),
+        led(state.config.price_interval),
     ));
     tokio::spawn(stats::run(
         state.hub.clone(),
-        stats::INTERVAL,
-        state.shutdown.clone(),
+        state.cluster.clone(),
+        led(stats::INTERVAL),
     ));
-    tokio::spawn(clock(state.hub.clone(), state.shutdown.clone()));
+    tokio::spawn(clock(state.hub.clone(), led(Duration::from_secs(1))));
+    tokio::spawn(
+        state
+            .cluster
+            .clone()
+            .run(state.hub.clone(), state.shutdown.clone()),
+    );
     tokio::spawn(hub::sweeper(
         state.hub.clone(),
         state.config.channel_idle,
@@ -84,22 +93,18 @@ pub fn spawn_all(state: &AppState) {
         tokio::spawn(order_simulator::run(
             state.hub.clone(),
             state.orders.clone(),
-            every,
-            state.shutdown.clone(),
+            led(every),
         ));
     }
 }
 
 /// The example producer of the README's "Add your own stream": the server's time, every
 /// second, on the `clock` channel.
-async fn clock(hub: Arc<Hub>, shutdown: CancellationToken) {
-    let mut ticks = Ticks::new(Duration::from_secs(1), shutdown);
+async fn clock(hub: Arc<Hub>, mut ticks: Ticks) {
+    let mut outage = Outage::new("clock");
     while ticks.next().await {
         let now = ServerTime { at_ms: now_ms() };
-        if let Err(err) = hub.publish(channels::CLOCK, &now).await {
-            tracing::error!(error = %err, "clock stopped");
-            return;
-        }
+        outage.record(hub.publish(channels::CLOCK, &now).await);
     }
 }
 
@@ -114,6 +119,8 @@ pub fn now_ms() -> u64 {
 pub struct Ticks {
     interval: Interval,
     shutdown: CancellationToken,
+    /// Ticks only while this instance leads (shared producers run on one instance).
+    cluster: Option<Arc<Cluster>>,
 }
 
 impl Ticks {
@@ -121,14 +128,64 @@ impl Ticks {
         let mut interval = tokio::time::interval(every);
         // After a stall, carry on at the normal pace rather than bursting to catch up.
         interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        Self { interval, shutdown }
+        Self {
+            interval,
+            shutdown,
+            cluster: None,
+        }
+    }
+
+    /// Skips the ticks at which this instance does not lead `cluster`: a producer whose
+    /// events all instances share runs on one of them at a time.
+    pub fn led_by(mut self, cluster: Arc<Cluster>) -> Self {
+        self.cluster = Some(cluster);
+        self
     }
 
     /// Waits for the next tick; `false` once shutdown has fired.
     pub async fn next(&mut self) -> bool {
-        tokio::select! {
-            _ = self.shutdown.cancelled() => false,
-            _ = self.interval.tick() => true,
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return false,
+                _ = self.interval.tick() => {}
+            }
+            if self.cluster.as_ref().is_none_or(|c| c.leads()) {
+                return true;
+            }
+        }
+    }
+}
+
+/// A producer's failures, logged once per outage rather than once per tick: a producer keeps
+/// going while its backend is away and carries on by itself when it returns.
+pub struct Outage {
+    what: &'static str,
+    failing: bool,
+}
+
+impl Outage {
+    pub fn new(what: &'static str) -> Self {
+        Self {
+            what,
+            failing: false,
+        }
+    }
+
+    /// Logs the start and the end of a run of failures.
+    pub fn record<T, E: std::fmt::Display>(&mut self, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(value) => {
+                if std::mem::replace(&mut self.failing, false) {
+                    tracing::info!(producer = self.what, "publishing again");
+                }
+                Some(value)
+            }
+            Err(err) => {
+                if !std::mem::replace(&mut self.failing, true) {
+                    tracing::error!(producer = self.what, error = %err, "cannot publish; retrying every tick");
+                }
+                None
+            }
         }
     }
 }

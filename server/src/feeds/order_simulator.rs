@@ -2,14 +2,13 @@
 //! user places an order every tick and now and then fills or cancels one of its open ones, through the
 //! same [`OrderBook`] code as the REST endpoints. `ORDER_SIMULATOR_MS=0` turns it off.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use app::events::{OrderStatus, Side};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
-use tokio_util::sync::CancellationToken;
 
 use super::{
-    Ticks,
+    Outage, Ticks,
     orders::{NewOrder, OrderBook, StatusChange},
     prices::SYMBOLS,
 };
@@ -21,14 +20,10 @@ pub const MARKET_USER: &str = "market";
 /// Open orders the simulator lets accumulate before it settles one per tick.
 const MAX_OPEN: usize = 8;
 
-pub async fn run(
-    hub: Arc<Hub>,
-    book: Arc<OrderBook>,
-    every: Duration,
-    shutdown: CancellationToken,
-) {
+/// Trades at each of `ticks`.
+pub async fn run(hub: Arc<Hub>, book: Arc<OrderBook>, mut ticks: Ticks) {
     let mut rng = SmallRng::from_os_rng();
-    let mut ticks = Ticks::new(every, shutdown);
+    let mut outage = Outage::new("order simulator");
     while ticks.next().await {
         // Only its own orders: users' orders stay under their control.
         let open: Vec<u64> = book
@@ -62,9 +57,7 @@ pub async fn run(
             };
             book.create(&hub, MARKET_USER, order, None).await.map(drop)
         };
-        if let Err(err) = result {
-            tracing::warn!(error = %err, "order simulator step failed");
-        }
+        outage.record(result);
     }
 }
 
@@ -74,6 +67,8 @@ mod tests {
     use crate::hub::Frame;
     use app::events::channels;
     use futures_util::StreamExt;
+    use std::time::Duration;
+    use tokio_util::sync::CancellationToken;
 
     /// The simulator creates and settles orders through the book, announcing each change,
     /// and never lets more than MAX_OPEN orders pile up.
@@ -93,8 +88,7 @@ mod tests {
         let task = tokio::spawn(run(
             hub.clone(),
             book.clone(),
-            Duration::from_secs(1),
-            shutdown.clone(),
+            Ticks::new(Duration::from_secs(1), shutdown.clone()),
         ));
         let names: Vec<String> = subscription
             .frames

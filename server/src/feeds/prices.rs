@@ -1,13 +1,12 @@
 //! The price simulator: one task, a random walk per symbol, one publish per symbol and tick,
 //! fanned out to every subscriber by the hub (not one timer per client).
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use app::events::{PriceTick, channels};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
-use tokio_util::sync::CancellationToken;
 
-use super::{Ticks, now_ms};
+use super::{Outage, Ticks, now_ms};
 use crate::hub::Hub;
 
 /// The simulated instruments and where their walks start.
@@ -37,13 +36,13 @@ impl<R: Rng> RandomWalk<R> {
     }
 }
 
-/// Publishes one tick per symbol now and then every `every`, until `shutdown`.
-pub async fn run(hub: Arc<Hub>, every: Duration, shutdown: CancellationToken) {
+/// Publishes one tick per symbol at each of `ticks` (the first at once).
+pub async fn run(hub: Arc<Hub>, mut ticks: Ticks) {
     let mut walks: Vec<_> = SYMBOLS
         .iter()
         .map(|&(symbol, start)| (symbol, RandomWalk::new(SmallRng::from_os_rng(), start)))
         .collect();
-    let mut ticks = Ticks::new(every, shutdown);
+    let mut outage = Outage::new("prices");
     while ticks.next().await {
         for (symbol, walk) in &mut walks {
             let (price, change) = walk.step();
@@ -53,10 +52,7 @@ pub async fn run(hub: Arc<Hub>, every: Duration, shutdown: CancellationToken) {
                 change,
                 at_ms: now_ms(),
             };
-            if let Err(err) = hub.publish(channels::PRICES, &tick).await {
-                tracing::error!(error = %err, "price feed stopped");
-                return;
-            }
+            outage.record(hub.publish(channels::PRICES, &tick).await);
         }
     }
 }
@@ -64,6 +60,8 @@ pub async fn run(hub: Arc<Hub>, every: Duration, shutdown: CancellationToken) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+    use tokio_util::sync::CancellationToken;
 
     const START_PRICE: f64 = 100.0;
 
@@ -103,8 +101,7 @@ mod tests {
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(run(
             hub.clone(),
-            Duration::from_millis(500),
-            shutdown.clone(),
+            Ticks::new(Duration::from_millis(500), shutdown.clone()),
         ));
         let frames: Vec<Frame> = subscription.frames.take(2 * SYMBOLS.len()).collect().await;
         let symbols: Vec<String> = frames

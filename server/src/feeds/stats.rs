@@ -3,24 +3,22 @@
 use std::{sync::Arc, time::Duration};
 
 use app::events::{StreamStats, channels};
-use tokio_util::sync::CancellationToken;
 
-use super::{Ticks, now_ms};
-use crate::hub::Hub;
+use super::{Outage, Ticks, now_ms};
+use crate::{cluster::Cluster, hub::Hub};
 
 /// How often the stats are published.
 pub const INTERVAL: Duration = Duration::from_secs(1);
 
-pub async fn run(hub: Arc<Hub>, every: Duration, shutdown: CancellationToken) {
-    let mut ticks = Ticks::new(every, shutdown);
+/// Publishes the cluster's stats (this instance's alone, without Redis) at each of `ticks`.
+pub async fn run(hub: Arc<Hub>, cluster: Arc<Cluster>, mut ticks: Ticks) {
+    let mut outage = Outage::new("stats");
     while ticks.next().await {
-        let stats = StreamStats {
+        let local = StreamStats {
             at_ms: now_ms(),
             ..hub.stats().snapshot()
         };
-        if let Err(err) = hub.publish(channels::STATS, &stats).await {
-            tracing::error!(error = %err, "stats feed stopped");
-            return;
-        }
+        let stats = cluster.stats(local).await;
+        outage.record(hub.publish(channels::STATS, &stats).await);
     }
 }

@@ -74,11 +74,17 @@ pub enum Live {
     Event(Arc<Stored>),
     /// The subscriber fell behind the broadcast and `n` events were skipped.
     Lagged(u64),
+    /// The backend lost events of the channel (e.g. while its link to a shared store was
+    /// down) and cannot read them back: the subscriber resyncs.
+    Missed,
 }
 
 /// A subscription to one channel: the replay, then the live events that follow it without gap
 /// or overlap.
 pub struct Feed {
+    /// The epoch the head and replay belong to (a shared backend can move to a new one when
+    /// its store lost its data; the hub then subscribes again).
+    pub epoch: Arc<str>,
     /// The channel's last id when the subscription was taken.
     pub head: u64,
     pub replay: Replay,
@@ -91,7 +97,7 @@ pub struct BackendError(pub String);
 
 impl std::fmt::Display for BackendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "backend: {}", self.0)
+        f.write_str(&self.0)
     }
 }
 
@@ -106,7 +112,12 @@ pub struct NewEvent {
 
 pub trait Backend: Send + Sync + 'static {
     /// Names this backend's history; cursors from another epoch are foreign (see `Cursor`).
-    fn epoch(&self) -> &str;
+    fn epoch(&self) -> Arc<str>;
+
+    /// Why the backend cannot serve right now (e.g. its store is unreachable), for `/readyz`.
+    fn degraded(&self) -> Option<String> {
+        None
+    }
 
     /// Assigns the channel's next id, appends to its history (keeping at most `history`
     /// events) and fans the event out, as one step with respect to `subscribe`.

@@ -38,7 +38,7 @@ pub fn live_capacity(history: usize) -> usize {
 }
 
 pub struct Memory {
-    epoch: String,
+    epoch: Arc<str>,
     /// Channels appear on first publish or subscribe. Read-mostly: the write lock is taken
     /// only to add a channel and by the sweep.
     channels: RwLock<HashMap<Arc<str>, Arc<Channel>>>,
@@ -99,7 +99,7 @@ impl Default for Memory {
 impl Memory {
     pub fn new() -> Self {
         Self {
-            epoch: format!("{:08x}", rand::rng().random::<u32>()),
+            epoch: format!("{:08x}", rand::rng().random::<u32>()).into(),
             channels: RwLock::default(),
             issued: AtomicU64::new(0),
         }
@@ -176,8 +176,8 @@ impl Channel {
 }
 
 impl Backend for Memory {
-    fn epoch(&self) -> &str {
-        &self.epoch
+    fn epoch(&self) -> Arc<str> {
+        self.epoch.clone()
     }
 
     fn publish<'a>(
@@ -220,6 +220,7 @@ impl Backend for Memory {
             let receiver = channel.sender.subscribe();
             state.unwatched_since = None;
             Feed {
+                epoch: self.epoch.clone(),
                 head: state.last_id,
                 replay: state.after(after),
                 live: BroadcastStream::new(receiver)

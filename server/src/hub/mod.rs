@@ -8,12 +8,14 @@
 //!
 //! - [`registry`]: channel patterns, authorization callbacks, per-channel settings.
 //! - [`cursor`]: the resume position a client sends back.
-//! - [`backend`]: ids, history and fan-out as a trait; [`memory`] is the in-process default.
+//! - [`backend`]: ids, history and fan-out as a trait; [`memory`] is the in-process default,
+//!   [`redis`] the one several instances share.
 //! - [`subscription`]: replay + live merged into frames; [`stats`]: counters and guards.
 
 pub mod backend;
 pub mod cursor;
 pub mod memory;
+pub mod redis;
 pub mod registry;
 pub mod stats;
 pub mod subscription;
@@ -256,34 +258,53 @@ impl Hub {
             .connect(client, self.limits.streams)
             .map_err(HubError::Refused)?;
 
-        // A cursor from another epoch (e.g. before a restart of an in-memory hub) says
-        // nothing about this history: every channel it names gets a resync.
-        let cursor = cursor.unwrap_or_else(|| Cursor::new(self.epoch()));
-        let foreign = cursor.epoch != self.epoch();
-        let mut joined = Vec::with_capacity(unique.len());
-        for (name, channel) in unique.into_iter().zip(resolved) {
-            let position = cursor.position(name);
+        // A shared backend may move to a new epoch while this runs (its store lost its
+        // data); the channels are then taken again, once, in the new one.
+        let mut joined = self.join(&unique, &resolved, cursor.as_ref()).await?;
+        if joined.iter().any(|j| j.feed.epoch != joined[0].feed.epoch) {
+            joined = self.join(&unique, &resolved, cursor.as_ref()).await?;
+        }
+        let epoch = joined[0].feed.epoch.clone();
+        let id = connection.id();
+        Ok(Subscription {
+            connection: id,
+            epoch: epoch.clone(),
+            heartbeat,
+            frames: subscription::frames(&epoch, joined, connection, self.stats.clone()),
+        })
+    }
+
+    /// Each channel's feed from the backend, with the client's position in it. A cursor from
+    /// another epoch (e.g. before a restart of an in-memory hub) says nothing about this
+    /// history: every channel it names gets a resync.
+    async fn join(
+        &self,
+        names: &[&str],
+        resolved: &[registry::Resolved],
+        cursor: Option<&Cursor>,
+    ) -> Result<Vec<Joined>, HubError> {
+        let epoch = self.epoch();
+        let foreign = cursor.is_some_and(|c| *c.epoch != *epoch);
+        let mut joined = Vec::with_capacity(names.len());
+        for (&name, channel) in names.iter().zip(resolved) {
+            let position = cursor.and_then(|c| c.position(name));
             let after = if foreign { None } else { position };
             let mut feed = self
                 .backend
                 .subscribe(name, channel.settings.history, after)
                 .await?;
+            let foreign = foreign || feed.epoch != epoch;
             if foreign && position.is_some() {
                 feed.replay = backend::Replay::Gap;
             }
             joined.push(Joined {
                 name: name.into(),
-                pattern: channel.pattern,
+                pattern: channel.pattern.clone(),
                 feed,
                 position: position.filter(|_| !foreign),
             });
         }
-        let id = connection.id();
-        Ok(Subscription {
-            connection: id,
-            heartbeat,
-            frames: subscription::frames(self.epoch(), joined, connection, self.stats.clone()),
-        })
+        Ok(joined)
     }
 
     /// The newest `n` events on `channel` decoded as `E`, oldest first, for rendering a page.
@@ -307,7 +328,7 @@ impl Hub {
     /// in between is replayed to the client (which applies events idempotently) rather than
     /// lost.
     pub async fn cursor(&self, channels: &[String]) -> Result<Cursor, HubError> {
-        let mut cursor = Cursor::new(self.epoch());
+        let mut cursor = Cursor::new(&*self.epoch());
         for channel in channels {
             let Some(resolved) = self.registry.resolve(channel) else {
                 return Err(HubError::UnknownChannel(channel.clone()));
@@ -322,8 +343,13 @@ impl Hub {
     }
 
     /// Names the history this hub's ids belong to.
-    pub fn epoch(&self) -> &str {
+    pub fn epoch(&self) -> Arc<str> {
         self.backend.epoch()
+    }
+
+    /// Why the hub cannot serve right now (its backend's store is unreachable), if so.
+    pub fn degraded(&self) -> Option<String> {
+        self.backend.degraded()
     }
 
     pub fn stats(&self) -> &Arc<Stats> {

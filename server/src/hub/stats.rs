@@ -232,6 +232,7 @@ impl Stats {
             replayed: self.replayed.load(Ordering::Relaxed),
             resynced: self.resynced.load(Ordering::Relaxed),
             refused: self.refused.load(Ordering::Relaxed),
+            instances: 1,
         }
     }
 

@@ -32,6 +32,8 @@ pub enum Frame {
 pub struct Subscription {
     /// This connection, for `publish(…).except(…)`.
     pub connection: ConnectionId,
+    /// The epoch of every cursor this subscription sends.
+    pub epoch: Arc<str>,
     /// The shortest heartbeat interval among its channels.
     pub heartbeat: Duration,
     /// Replay first, then live. Owns the stats guards: dropping it un-counts the connection.
@@ -69,7 +71,9 @@ pub(super) fn frames(
     let mut subscribers: Vec<SubscriberGuard> = Vec::new();
 
     for (index, joined) in channels.into_iter().enumerate() {
-        let Feed { head, replay, live } = joined.feed;
+        let Feed {
+            head, replay, live, ..
+        } = joined.feed;
         // Until told otherwise the client stands where its cursor put it, or at the head.
         let mut position = joined.position.unwrap_or(head);
         match replay {
@@ -132,7 +136,9 @@ impl Tracker {
                 self.stats.replayed();
                 Some(self.advance(index, event))
             }
-            Input::Gap(index) | Input::Live(index, Live::Lagged(_)) => {
+            Input::Gap(index)
+            | Input::Live(index, Live::Lagged(_))
+            | Input::Live(index, Live::Missed) => {
                 if let Input::Live(_, Live::Lagged(skipped)) = &input {
                     // A connection that does not keep up (a stuck or slow reader): what it
                     // costs is bounded by the channel's ring, and it hears about the gap.

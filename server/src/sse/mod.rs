@@ -162,7 +162,7 @@ async fn open(
         first.into(),
         subscription.frames,
         shape,
-        state.hub.epoch(),
+        &subscription.epoch,
         subscription.heartbeat,
         state.shutdown.clone().cancelled_owned(),
     );

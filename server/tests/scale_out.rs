@@ -1,0 +1,253 @@
+//! Several instances sharing one hub through a real Redis (a throwaway `redis-server` per
+//! test): events published on one reach subscribers of another, cursors taken on one resume on
+//! another, a lost pub/sub link is recovered from the stream, a Redis that lost its data gives
+//! `resync` instead of a silent gap, and a Redis outage is ridden out without a restart.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use app::events::{Notification, channels};
+use axum_extra::extract::cookie::Key;
+use common::{
+    EventResult, Opened, RedisServer, TestApp, error, instance_config, next_event, open, signed_in,
+    spawn_app_with,
+};
+use futures_util::{Stream, StreamExt};
+use reqwest::StatusCode;
+
+const STREAM: &str = "/api/notifications/stream";
+
+/// Two instances sharing `redis`.
+async fn pair(redis: &RedisServer) -> (TestApp, TestApp) {
+    let key = Key::generate();
+    let a = spawn_app_with(instance_config(redis, &key)).await;
+    let b = spawn_app_with(instance_config(redis, &key)).await;
+    (a, b)
+}
+
+fn note(id: u64) -> Notification {
+    Notification {
+        id,
+        from: "test".into(),
+        to: "alice".into(),
+        title: format!("n{id}"),
+        body: String::new(),
+        at_ms: 0,
+    }
+}
+
+async fn publish(app: &TestApp, id: u64) {
+    app.state
+        .hub
+        .publish(&channels::notifications("alice"), &note(id))
+        .await
+        .expect("publish");
+}
+
+/// The next `n` notifications (skipping nothing else: the stream carries only them), with the
+/// cursor after the last.
+async fn receive(stream: &mut Opened, n: usize) -> (Vec<u64>, String) {
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..n {
+        let event = next_event(&mut stream.events).await;
+        assert_eq!(event.event, "notification", "{event:?}");
+        ids.push(
+            serde_json::from_str::<Notification>(&event.data)
+                .unwrap()
+                .id,
+        );
+        cursor = event.id;
+    }
+    (ids, cursor)
+}
+
+/// Waits until `path` on `app` answers `status` (10 s at most).
+async fn wait_for_status(app: &TestApp, path: &str, status: StatusCode) {
+    let started = Instant::now();
+    loop {
+        let response = app.get(path).await;
+        if response.status() == status {
+            return;
+        }
+        let body = response.text().await.unwrap_or_default();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{path} never answered {status}; the last answer: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Reads until the stream ends (10 s at most), returning the event names seen.
+async fn until_end(events: &mut (impl Stream<Item = EventResult> + Unpin)) -> Vec<String> {
+    let mut names = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, events.next()).await {
+            Ok(Some(Ok(event))) => names.push(event.event),
+            Ok(Some(Err(_)) | None) => return names,
+            Err(_) => panic!("the stream did not end; saw {names:?}"),
+        }
+    }
+}
+
+/// Published on A, received on B, in order, with the same ids A's publish returned.
+#[tokio::test]
+async fn an_event_published_on_one_instance_reaches_the_other() {
+    let redis = RedisServer::start().await;
+    let (a, b) = pair(&redis).await;
+    let alice = signed_in(&b, "alice").await;
+    let mut stream = open(&b, &alice, STREAM, None).await;
+    for id in 1..=5 {
+        publish(&a, id).await;
+    }
+    let (ids, _) = receive(&mut stream, 5).await;
+    assert_eq!(ids, vec![1, 2, 3, 4, 5]);
+    assert_eq!(a.state.hub.epoch(), b.state.hub.epoch(), "one epoch");
+}
+
+/// A cursor taken on A resumes on B: exactly the missed events, by header and by query.
+#[tokio::test]
+async fn a_cursor_from_one_instance_resumes_on_the_other() {
+    let redis = RedisServer::start().await;
+    let (a, b) = pair(&redis).await;
+    let alice = signed_in(&a, "alice").await;
+    let mut stream = open(&a, &alice, STREAM, None).await;
+    publish(&a, 1).await;
+    publish(&b, 2).await;
+    let (ids, cursor) = receive(&mut stream, 2).await;
+    assert_eq!(ids, vec![1, 2]);
+    drop(stream);
+
+    for id in 3..=6 {
+        publish(&a, id).await;
+    }
+    // The session cookie was issued by A; B accepts it (one SESSION_KEY).
+    let mut by_header = open(&b, &alice, STREAM, Some(&cursor)).await;
+    assert_eq!(receive(&mut by_header, 4).await.0, vec![3, 4, 5, 6]);
+    let path = format!("{STREAM}?last_event_id={cursor}");
+    let mut by_query = open(&b, &alice, &path, None).await;
+    assert_eq!(receive(&mut by_query, 4).await.0, vec![3, 4, 5, 6]);
+    // Then live on both, with no duplicate at the seam.
+    publish(&a, 7).await;
+    assert_eq!(receive(&mut by_header, 1).await.0, vec![7]);
+    assert_eq!(receive(&mut by_query, 1).await.0, vec![7]);
+}
+
+/// Redis drops the pub/sub connections (`CLIENT KILL TYPE pubsub`) and the events go out at
+/// once, well inside the 50 ms before an instance relinks, so none arrives by pub/sub. B
+/// relinks and reads the missed events from the stream: all of them, in order, no resync.
+#[tokio::test]
+async fn a_lost_pubsub_link_is_recovered_from_the_stream() {
+    let redis = RedisServer::start().await;
+    let (a, b) = pair(&redis).await;
+    let alice = signed_in(&b, "alice").await;
+    let mut stream = open(&b, &alice, STREAM, None).await;
+    publish(&a, 1).await;
+    assert_eq!(receive(&mut stream, 1).await.0, vec![1]);
+
+    redis.command(&["CLIENT", "KILL", "TYPE", "pubsub"]).await;
+    for id in 2..=6 {
+        publish(&a, id).await;
+    }
+    let (ids, _) = receive(&mut stream, 5).await;
+    assert_eq!(ids, vec![2, 3, 4, 5, 6]);
+    publish(&a, 7).await;
+    assert_eq!(receive(&mut stream, 1).await.0, vec![7], "live again");
+    assert_eq!(b.stats().await.resynced, 0);
+}
+
+/// FLUSHALL: the next script finds no epoch and makes a new one. Open streams end; a client
+/// resuming with its old cursor gets `resync`, never the new ids read as if they followed.
+#[tokio::test]
+async fn a_redis_that_lost_its_data_means_resync() {
+    let redis = RedisServer::start().await;
+    let (a, b) = pair(&redis).await;
+    let alice = signed_in(&b, "alice").await;
+    let mut stream = open(&b, &alice, STREAM, None).await;
+    for id in 1..=3 {
+        publish(&a, id).await;
+    }
+    let (_, cursor) = receive(&mut stream, 3).await;
+    let old = b.state.hub.epoch();
+
+    redis.command(&["FLUSHALL"]).await;
+    publish(&a, 4).await;
+    assert_ne!(a.state.hub.epoch(), old, "A moved to a new epoch");
+    until_end(&mut stream.events).await;
+    assert_ne!(b.state.hub.epoch(), old, "B moved to it as well");
+
+    let mut resumed = open(&b, &alice, STREAM, Some(&cursor)).await;
+    let first = next_event(&mut resumed.events).await;
+    assert_eq!(first.event, "resync", "{first:?}");
+    publish(&a, 5).await;
+    assert_eq!(receive(&mut resumed, 1).await.0, vec![5]);
+}
+
+/// Redis goes away: `/readyz` says degraded, publishes answer 503 with a reason, open streams
+/// stay open (heartbeats). It comes back (empty): all of it recovers with no restart, and the
+/// open stream's client resyncs.
+#[tokio::test]
+async fn a_redis_outage_is_ridden_out() {
+    let mut redis = RedisServer::start().await;
+    let (a, b) = pair(&redis).await;
+    let alice = signed_in(&a, "alice").await;
+    wait_for_status(&a, "/readyz", StatusCode::OK).await;
+    let mut stream = open(&b, &alice, STREAM, None).await;
+    publish(&a, 1).await;
+    let (_, cursor) = receive(&mut stream, 1).await;
+
+    redis.stop();
+    wait_for_status(&a, "/readyz", StatusCode::SERVICE_UNAVAILABLE).await;
+    let body = a.get("/readyz").await.text().await.unwrap();
+    assert!(body.starts_with("degraded: "), "{body}");
+    let refused = alice
+        .post(a.url("/api/notifications"))
+        .json(&serde_json::json!({"user": "alice", "title": "t", "body": ""}))
+        .send()
+        .await
+        .unwrap();
+    let (status, reason) = error(refused).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(reason.contains("try again"), "{reason}");
+    // The open stream stays open: heartbeats (comments) keep coming, nothing else.
+    common::assert_quiet(&mut stream.events, Duration::from_millis(600)).await;
+
+    redis.restart().await;
+    wait_for_status(&a, "/readyz", StatusCode::OK).await;
+    wait_for_status(&b, "/readyz", StatusCode::OK).await;
+    // The Redis came back empty: B's open stream ends; its cursor now resyncs.
+    until_end(&mut stream.events).await;
+    let mut resumed = open(&b, &alice, STREAM, Some(&cursor)).await;
+    assert_eq!(next_event(&mut resumed.events).await.event, "resync");
+    publish(&a, 2).await;
+    assert_eq!(receive(&mut resumed, 1).await.0, vec![2]);
+}
+
+/// Without Redis at start the process says why, in one line, and exits.
+#[tokio::test]
+async fn unreachable_redis_at_start_is_a_clear_error() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("redis://127.0.0.1:{port}");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("LEPTOS_OUTPUT_NAME", "leptos-live")
+        .env("REDIS_URL", &url)
+        .env("SESSION_KEY", "ab".repeat(64))
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("run the server binary");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr.lines().last().unwrap_or_default();
+    assert!(
+        line.starts_with(&format!("error: cannot reach Redis at {url}: "))
+            && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+}
