@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::{
     AppState,
-    auth::SignedIn,
+    auth::{self, SignedIn},
     error::{ApiError, ApiJson},
     feeds::{
         jobs::{JobError, JobStarted},
@@ -24,16 +24,12 @@ use crate::{
 };
 
 /// The stream connection a request comes from (`X-Connection-Id`, from the stream's `hello`),
-/// so that its effects are not echoed back to it. Honoured only when that connection is open
-/// and belongs to `user`: anyone else's id (guessed or seen) skips nobody.
+/// so that its effects are not echoed back to it, whichever instance holds that stream.
+/// Honoured only when it was issued to `user` (see [`auth::connection_token`]): anyone else's
+/// (guessed or seen) skips nobody.
 fn sender(state: &AppState, user: &str, headers: &HeaderMap) -> Option<ConnectionId> {
-    let id = headers
-        .get("x-connection-id")?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()?;
-    state.hub.stats().owned_by(id, user).then_some(id)
+    let token = headers.get("x-connection-id")?.to_str().ok()?;
+    auth::sender_connection(&state.session_key, token, user)
 }
 
 /// `POST /api/orders` → 201 with the order; `order:created` on `orders`.
@@ -84,9 +80,12 @@ pub struct OrderList {
 }
 
 /// `GET /api/orders` → the newest orders, newest first.
-pub async fn list_orders(State(state): State<AppState>, SignedIn(_): SignedIn) -> Json<OrderList> {
-    let (orders, total) = state.orders.recent(ORDERS_LISTED);
-    Json(OrderList { orders, total })
+pub async fn list_orders(
+    State(state): State<AppState>,
+    SignedIn(_): SignedIn,
+) -> Result<Json<OrderList>, ApiError> {
+    let (orders, total) = state.orders.recent(ORDERS_LISTED).await?;
+    Ok(Json(OrderList { orders, total }))
 }
 
 /// `POST /api/notifications` → 201; `notification` on `users/{user}/notifications`.

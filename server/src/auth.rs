@@ -2,6 +2,10 @@
 //! the user's name; `DELETE /api/session` clears it. Extractors [`CurrentUser`] (maybe signed
 //! in) and [`SignedIn`] (401 otherwise) read it back. Tokens never travel in URLs.
 //!
+//! Also [`connection_token`]: the id a stream's `hello` gives its client, signed for the
+//! user, so any instance can check an `X-Connection-Id` without asking the one that holds the
+//! stream.
+//!
 //! Also [`same_origin`]: requests that change state are refused (403) when the browser says
 //! they come from another site (`Sec-Fetch-Site`), or, from browsers that do not send that,
 //! when their `Origin` names another origin or is `null`.
@@ -19,7 +23,54 @@ use serde::{Deserialize, Serialize};
 use crate::{
     AppState,
     error::{ApiError, ApiJson},
+    hub::ConnectionId,
 };
+
+/// The text a stream's `hello` carries for connection `id` of `user`: `c<id>` for an
+/// anonymous stream, `c<id>.<tag>` for a signed-in one, where the tag signs id and user with
+/// the session key. A client echoes it as `X-Connection-Id` to be skipped by the events its own
+/// requests cause (`publish(…).except(…)`); [`sender_connection`] honours it only for that
+/// user, on every instance sharing the key.
+pub fn connection_token(key: &Key, id: ConnectionId, user: Option<&str>) -> String {
+    match user {
+        Some(user) => format!("{id}.{}", connection_tag(key, id, user)),
+        None => id.to_string(),
+    }
+}
+
+/// The connection `token` names, if it was issued to `user`.
+pub fn sender_connection(key: &Key, token: &str, user: &str) -> Option<ConnectionId> {
+    let (id, tag) = token.split_once('.')?;
+    let id: ConnectionId = id.parse().ok()?;
+    verify(key, &format!("connection:{id}:{user}"), tag).then_some(id)
+}
+
+fn connection_tag(key: &Key, id: ConnectionId, user: &str) -> String {
+    sign(key, &format!("connection:{id}:{user}"))
+}
+
+/// 64 bits of HMAC-SHA256 of `text` under the session key, in hex: proof that this
+/// deployment issued `text` (a connection id, a job id), checkable by any instance.
+pub fn sign(key: &Key, text: &str) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.signing())
+        .expect("HMAC takes a key of any length");
+    mac.update(text.as_bytes());
+    let tag = mac.finalize().into_bytes();
+    tag[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `tag` is [`sign`]'s for `text`, compared in constant time (a tag is its holder's
+/// secret).
+pub fn verify(key: &Key, text: &str, tag: &str) -> bool {
+    let expected = sign(key, text);
+    expected.len() == tag.len()
+        && expected
+            .bytes()
+            .zip(tag.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
 
 /// The demo users one can sign in as.
 pub const DEMO_USERS: [&str; 3] = ["alice", "bob", "carol"];
@@ -200,6 +251,28 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    /// A connection token names its connection only for the user it was issued to, under the
+    /// key that signed it; anonymous and altered tokens name none.
+    #[test]
+    fn connection_tokens_belong_to_their_user() {
+        let key = Key::generate();
+        let id = ConnectionId(1 << 40 | 7);
+        let alice = connection_token(&key, id, Some("alice"));
+        assert_eq!(sender_connection(&key, &alice, "alice"), Some(id));
+        assert_eq!(sender_connection(&key, &alice, "bob"), None);
+        assert_eq!(sender_connection(&Key::generate(), &alice, "alice"), None);
+        let anonymous = connection_token(&key, id, None);
+        assert_eq!(anonymous, id.to_string());
+        assert_eq!(sender_connection(&key, &anonymous, "alice"), None);
+        let mut altered = alice.clone();
+        let last = altered.pop().unwrap();
+        altered.push(if last == '0' { '1' } else { '0' });
+        assert_eq!(sender_connection(&key, &altered, "alice"), None);
+        // Another connection's id under alice's tag.
+        let (_, tag) = alice.split_once('.').unwrap();
+        assert_eq!(sender_connection(&key, &format!("c8.{tag}"), "alice"), None);
+    }
 
     fn headers(origin: Option<&'static str>, host: &'static str) -> HeaderMap {
         let mut headers = HeaderMap::new();

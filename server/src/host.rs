@@ -125,7 +125,7 @@ pub async fn snapshot(
         .await?;
     let (orders, notifications) = match &user {
         Some(user) => (
-            state.orders.recent(RECENT_ITEMS).0,
+            state.orders.recent(RECENT_ITEMS).await?.0,
             state
                 .hub
                 .recent::<Notification>(&channels::notifications(user), RECENT_ITEMS)

@@ -48,8 +48,8 @@ impl AppState {
     /// `feeds::spawn_all`). Cancelling `stopping` starts the shutdown (see [`crate::serve`]).
     pub async fn start(config: Config, stopping: CancellationToken) -> Result<Self, BackendError> {
         let shutdown = CancellationToken::new();
-        let (backend, cluster): (Arc<dyn Backend>, Cluster) = match &config.redis {
-            None => (Arc::new(Memory::new()), Cluster::single()),
+        let (backend, store): (Arc<dyn Backend>, Option<Shared>) = match &config.redis {
+            None => (Arc::new(Memory::new()), None),
             Some(redis) => {
                 let backend = Redis::connect(
                     &redis.url,
@@ -59,10 +59,15 @@ impl AppState {
                 )
                 .await?;
                 let shared = Shared::new(backend.commands(), &redis.prefix);
-                (backend, Cluster::shared(shared))
+                (backend, Some(shared))
             }
         };
-        let jobs = Arc::new(Jobs::new(config.jobs_per_user));
+        let cluster = store.clone().map_or_else(Cluster::single, Cluster::shared);
+        let jobs = Arc::new(Jobs::new(
+            config.jobs_per_user,
+            config.session_key.clone(),
+            store.clone(),
+        ));
         let mut registry = feeds::registry(config.heartbeat, &jobs);
         if config.bench {
             feeds::bench::register(&mut registry, config.heartbeat);
@@ -71,8 +76,8 @@ impl AppState {
         Ok(Self {
             hub: Arc::new(hub),
             cluster: Arc::new(cluster),
-            orders: Arc::new(OrderBook::new(config.orders)),
-            notifier: Arc::default(),
+            orders: Arc::new(OrderBook::new(config.orders, store.clone())),
+            notifier: Arc::new(Notifier::new(store.clone())),
             jobs,
             session_key: config.session_key.clone(),
             config: Arc::new(config),

@@ -88,7 +88,7 @@ proptest! {
         if registry.resolve(&name).is_some() {
             prop_assert!(is_channel_name(&name));
         }
-        let app = feeds::registry(Duration::from_secs(1), &Arc::new(Jobs::new(1)));
+        let app = feeds::registry(Duration::from_secs(1), &Arc::new(Jobs::new(1, axum_extra::extract::cookie::Key::generate(), None)));
         if app.resolve(&name).is_some() {
             prop_assert!(is_channel_name(&name));
         }

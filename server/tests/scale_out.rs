@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use app::events::{Notification, channels};
 use axum_extra::extract::cookie::Key;
 use common::{
-    EventResult, Opened, RedisServer, TestApp, error, instance_config, next_event, open, signed_in,
-    spawn_app_with,
+    EventResult, Opened, RedisServer, TestApp, error, instance_config, next_event, open,
+    place_order, signed_in, spawn_app_with,
 };
 use futures_util::{Stream, StreamExt};
 use reqwest::StatusCode;
@@ -250,4 +250,135 @@ async fn unreachable_redis_at_start_is_a_clear_error() {
             && stderr.lines().count() == 1,
         "{stderr}"
     );
+}
+
+/// An order placed through A is listed by B, settled through B (only by its owner), and both
+/// changes reach a subscriber on A; the open-order limit counts across instances.
+#[tokio::test]
+async fn orders_are_one_book_across_instances() {
+    let redis = RedisServer::start().await;
+    let key = Key::generate();
+    let mut config = instance_config(&redis, &key);
+    config.orders.open_per_user = 2;
+    let a = spawn_app_with(config.clone()).await;
+    let b = spawn_app_with(config).await;
+    let alice = signed_in(&a, "alice").await;
+    let bob = signed_in(&a, "bob").await;
+    let mut watching = open(&a, &alice, "/api/orders/stream", None).await;
+
+    let placed = place_order(&a, &alice, None).await;
+    let listed: serde_json::Value = common::json(alice.get(b.url("/api/orders"))).await;
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["orders"][0]["id"], placed.id);
+
+    let settle = |app: &TestApp, client: &reqwest::Client| {
+        client
+            .patch(app.url(&format!("/api/orders/{}", placed.id)))
+            .json(&serde_json::json!({"status": "filled"}))
+            .send()
+    };
+    assert_eq!(
+        settle(&b, &bob).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(settle(&b, &alice).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        settle(&a, &alice).await.unwrap().status(),
+        StatusCode::CONFLICT
+    );
+
+    let names: Vec<String> = [
+        next_event(&mut watching.events).await,
+        next_event(&mut watching.events).await,
+    ]
+    .into_iter()
+    .map(|e| e.event)
+    .collect();
+    assert_eq!(names, ["order:created", "order:updated"]);
+
+    // Two open orders, one through each instance: the third is refused on either.
+    place_order(&a, &alice, None).await;
+    place_order(&b, &alice, None).await;
+    let third = alice
+        .post(b.url("/api/orders"))
+        .json(&serde_json::json!({"symbol":"ACME","side":"buy","quantity":1,"price":1.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// `X-Connection-Id` from a stream held by B skips that stream when the order is placed
+/// through A; any other stream of the user still gets it.
+#[tokio::test]
+async fn except_works_across_instances() {
+    let redis = RedisServer::start().await;
+    let (a, b) = pair(&redis).await;
+    let alice = signed_in(&a, "alice").await;
+    let mut on_b = open(&b, &alice, "/api/orders/stream", None).await;
+    let mut on_a = open(&a, &alice, "/api/orders/stream", None).await;
+    let placed = place_order(&a, &alice, Some(&on_b.connection)).await;
+    let seen = next_event(&mut on_a.events).await;
+    assert_eq!(seen.event, "order:created");
+    common::assert_quiet(&mut on_b.events, Duration::from_millis(500)).await;
+    // The next change, without the header, reaches both.
+    let response = alice
+        .patch(a.url(&format!("/api/orders/{}", placed.id)))
+        .json(&serde_json::json!({"status": "cancelled"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(next_event(&mut on_b.events).await.event, "order:updated");
+}
+
+/// A job started through A is followed on B from its cursor (0 % to complete); the running
+/// limit counts across instances; notification ids never repeat across instances.
+#[tokio::test]
+async fn jobs_and_notifications_across_instances() {
+    let redis = RedisServer::start().await;
+    let key = Key::generate();
+    let mut config = instance_config(&redis, &key);
+    config.jobs_per_user = 1;
+    config.job_step = Duration::from_millis(20);
+    let a = spawn_app_with(config.clone()).await;
+    let b = spawn_app_with(config).await;
+    let alice = signed_in(&a, "alice").await;
+
+    let started: serde_json::Value = common::json(alice.post(a.url("/api/jobs"))).await;
+    let refused = alice.post(b.url("/api/jobs")).send().await.unwrap();
+    assert_eq!(
+        refused.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "one job at a time, anywhere"
+    );
+    let path = format!(
+        "/api/stream?channels={}&last_event_id={}",
+        started["channel"].as_str().unwrap(),
+        started["cursor"].as_str().unwrap()
+    );
+    let mut job = open(&b, &alice, &path, None).await;
+    let mut percents = Vec::new();
+    loop {
+        let event = next_event(&mut job.events).await;
+        let data: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+        match event.event.as_str() {
+            "progress" => percents.push(data["data"]["percent"].as_u64().unwrap()),
+            "complete" => break,
+            other => panic!("{other}: {data}"),
+        }
+    }
+    assert_eq!(percents, (0..=100).step_by(5).collect::<Vec<_>>());
+
+    let mut ids = Vec::new();
+    for app in [&a, &b, &a, &b] {
+        let sent: Notification = common::json(
+            alice
+                .post(app.url("/api/notifications"))
+                .json(&serde_json::json!({"user": "bob", "title": "t", "body": ""})),
+        )
+        .await;
+        ids.push(sent.id);
+    }
+    assert_eq!(ids, vec![1, 2, 3, 4]);
 }

@@ -194,7 +194,14 @@ impl Outage {
 #[cfg(test)]
 pub(crate) fn test_hub() -> Hub {
     Hub::new(
-        registry(Duration::from_secs(15), &Arc::new(Jobs::new(3))),
+        registry(
+            Duration::from_secs(15),
+            &Arc::new(Jobs::new(
+                3,
+                axum_extra::extract::cookie::Key::generate(),
+                None,
+            )),
+        ),
         Arc::new(hub::memory::Memory::new()),
         hub::Limits::default(),
     )
@@ -207,7 +214,11 @@ mod tests {
     /// The table registers (a panic here would be a programming error, caught by this test).
     #[test]
     fn registry_builds() {
-        let jobs = Arc::new(Jobs::new(1));
+        let jobs = Arc::new(Jobs::new(
+            1,
+            axum_extra::extract::cookie::Key::generate(),
+            None,
+        ));
         let registry = registry(Duration::from_secs(15), &jobs);
         for name in [
             "prices",

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use super::now_ms;
 use crate::{
     auth::DEMO_USERS,
-    hub::{ConnectionId, Hub, HubError},
+    cluster::Shared,
+    hub::{BackendError, ConnectionId, Hub, HubError},
 };
 
 /// Body of `POST /api/notifications`.
@@ -42,13 +43,37 @@ impl std::fmt::Display for NotifyError {
 const MAX_TITLE: usize = 120;
 const MAX_BODY: usize = 2_000;
 
-/// Sends notifications; ids are unique per process.
+/// Sends notifications; ids are unique per deployment (counted in Redis when instances share
+/// it, else in this process).
 #[derive(Default)]
 pub struct Notifier {
     last_id: AtomicU64,
+    store: Option<Shared>,
 }
 
 impl Notifier {
+    pub fn new(store: Option<Shared>) -> Self {
+        Self {
+            last_id: AtomicU64::new(0),
+            store,
+        }
+    }
+
+    async fn next_id(&self) -> Result<u64, NotifyError> {
+        let Some(store) = &self.store else {
+            return Ok(self.last_id.fetch_add(1, Ordering::Relaxed) + 1);
+        };
+        ::redis::cmd("INCR")
+            .arg(store.key("notifications:last-id"))
+            .query_async(&mut store.con())
+            .await
+            .map_err(|err| {
+                NotifyError::Hub(HubError::Backend(BackendError(format!(
+                    "redis notifications: {err}"
+                ))))
+            })
+    }
+
     /// Validates and publishes a notification from `from` to `message.user`.
     pub async fn send(
         &self,
@@ -76,7 +101,7 @@ impl Notifier {
             )));
         }
         let notification = Notification {
-            id: self.last_id.fetch_add(1, Ordering::Relaxed) + 1,
+            id: self.next_id().await?,
             from: from.to_string(),
             to: message.user,
             title: message.title,

@@ -26,9 +26,10 @@ pub async fn run(hub: Arc<Hub>, book: Arc<OrderBook>, mut ticks: Ticks) {
     let mut outage = Outage::new("order simulator");
     while ticks.next().await {
         // Only its own orders: users' orders stay under their control.
-        let open: Vec<u64> = book
-            .recent(64)
-            .0
+        let Some((recent, _)) = outage.record(book.recent(64).await) else {
+            continue;
+        };
+        let open: Vec<u64> = recent
             .into_iter()
             .filter(|o| o.status == OrderStatus::Open && o.owner == MARKET_USER)
             .map(|o| o.id)
@@ -105,11 +106,20 @@ mod tests {
         assert!(names.iter().any(|n| n == "order:updated"));
         let open = book
             .recent(100)
+            .await
+            .unwrap()
             .0
             .iter()
             .filter(|o| o.status == OrderStatus::Open)
             .count();
         assert!(open <= MAX_OPEN, "{open} open orders");
-        assert!(book.recent(100).0.iter().all(|o| o.owner == MARKET_USER));
+        assert!(
+            book.recent(100)
+                .await
+                .unwrap()
+                .0
+                .iter()
+                .all(|o| o.owner == MARKET_USER)
+        );
     }
 }

@@ -6,8 +6,9 @@
 //! settled (filled or cancelled) orders age out past [`OrderLimits::settled_kept`], oldest
 //! settlement first. Only an order's owner may fill or cancel it.
 //!
-//! The book lives in this process; with several instances behind a shared hub backend each
-//! would need the book in a shared store too (left for the Redis backend).
+//! The book lives in this process, or with `REDIS_URL` in Redis, where each change is one
+//! Lua script (the checks that need the order's fields run here, and the write happens only
+//! if the order is still what was read).
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
@@ -19,7 +20,10 @@ use app::events::{Order, OrderCreated, OrderStatus, OrderUpdated, channels};
 use serde::Deserialize;
 
 use super::now_ms;
-use crate::hub::{ConnectionId, Hub, HubError};
+use crate::{
+    cluster::Shared,
+    hub::{BackendError, ConnectionId, Hub, HubError},
+};
 
 /// Body of `PATCH /api/orders/{id}`.
 #[derive(Clone, Debug, Deserialize)]
@@ -100,10 +104,13 @@ impl Default for OrderLimits {
     }
 }
 
-/// Orders by id, bounded by [`OrderLimits`]. The lock is never held across an await.
+/// Orders by id, bounded by [`OrderLimits`]: in this process, or in Redis when instances
+/// share it (an order placed through one instance is settled through another and listed by
+/// all). The local lock is never held across an await.
 pub struct OrderBook {
     limits: OrderLimits,
     book: Mutex<Book>,
+    store: Option<Shared>,
 }
 
 #[derive(Default)]
@@ -118,15 +125,16 @@ struct Book {
 
 impl Default for OrderBook {
     fn default() -> Self {
-        Self::new(OrderLimits::default())
+        Self::new(OrderLimits::default(), None)
     }
 }
 
 impl OrderBook {
-    pub fn new(limits: OrderLimits) -> Self {
+    pub fn new(limits: OrderLimits, store: Option<Shared>) -> Self {
         Self {
             limits,
             book: Mutex::default(),
+            store,
         }
     }
 
@@ -139,28 +147,54 @@ impl OrderBook {
         except: Option<ConnectionId>,
     ) -> Result<Order, OrderError> {
         validate(&new)?;
-        let order = {
-            let mut book = self.lock();
-            let open = book.open.get(owner).copied().unwrap_or(0);
-            if open >= self.limits.open_per_user {
-                return Err(OrderError::TooManyOpen {
-                    limit: self.limits.open_per_user,
-                });
+        let order = |id| Order {
+            id,
+            symbol: new.symbol.clone(),
+            side: new.side,
+            quantity: new.quantity,
+            price: (new.price * 100.0).round() / 100.0,
+            status: OrderStatus::Open,
+            owner: owner.to_string(),
+            updated_at_ms: now_ms(),
+        };
+        let too_many = OrderError::TooManyOpen {
+            limit: self.limits.open_per_user,
+        };
+        let order = match &self.store {
+            None => {
+                let mut book = self.lock();
+                let open = book.open.get(owner).copied().unwrap_or(0);
+                if open >= self.limits.open_per_user {
+                    return Err(too_many);
+                }
+                book.last_id += 1;
+                let order = order(book.last_id);
+                book.orders.insert(order.id, order.clone());
+                *book.open.entry(owner.to_string()).or_default() += 1;
+                order
             }
-            book.last_id += 1;
-            let order = Order {
-                id: book.last_id,
-                symbol: new.symbol,
-                side: new.side,
-                quantity: new.quantity,
-                price: (new.price * 100.0).round() / 100.0,
-                status: OrderStatus::Open,
-                owner: owner.to_string(),
-                updated_at_ms: now_ms(),
-            };
-            book.orders.insert(order.id, order.clone());
-            *book.open.entry(owner.to_string()).or_default() += 1;
-            order
+            Some(store) => {
+                let id: u64 = ::redis::cmd("INCR")
+                    .arg(store.key("orders:last-id"))
+                    .query_async(&mut store.con())
+                    .await?;
+                let order = order(id);
+                let keys = store.order_keys();
+                let created: i64 = ::redis::Script::new(CREATE)
+                    .key(keys.orders)
+                    .key(keys.index)
+                    .key(keys.open)
+                    .arg(id)
+                    .arg(json(&order))
+                    .arg(owner)
+                    .arg(self.limits.open_per_user)
+                    .invoke_async(&mut store.con())
+                    .await?;
+                if created == 0 {
+                    return Err(too_many);
+                }
+                order
+            }
         };
         let published = hub
             .publish(channels::ORDERS, &OrderCreated(order.clone()))
@@ -168,12 +202,36 @@ impl OrderBook {
             .await;
         if let Err(err) = published {
             // Nothing half-applied: an order nobody heard of is taken back.
-            let mut book = self.lock();
-            book.orders.remove(&order.id);
-            book.close_one(owner);
+            self.take_back(&order).await;
             return Err(OrderError::Hub(err));
         }
         Ok(order)
+    }
+
+    /// Removes `order`, just created, whose announcement failed (best effort in Redis: the
+    /// announcement failing usually means Redis is away).
+    async fn take_back(&self, order: &Order) {
+        match &self.store {
+            None => {
+                let mut book = self.lock();
+                book.orders.remove(&order.id);
+                book.close_one(&order.owner);
+            }
+            Some(store) => {
+                let keys = store.order_keys();
+                let removed: Result<i64, _> = ::redis::Script::new(REMOVE)
+                    .key(keys.orders)
+                    .key(keys.index)
+                    .key(keys.open)
+                    .arg(order.id)
+                    .arg(&order.owner)
+                    .invoke_async(&mut store.con())
+                    .await;
+                if let Err(err) = removed {
+                    tracing::warn!(order = order.id, error = %err, "an unannounced order stays");
+                }
+            }
+        }
     }
 
     /// Moves `user`'s open order to `filled` or `cancelled` and announces it.
@@ -185,55 +243,129 @@ impl OrderBook {
         change: StatusChange,
         except: Option<ConnectionId>,
     ) -> Result<Order, OrderError> {
-        let (before, after) = {
-            let mut book = self.lock();
-            let order = book.orders.get_mut(&id).ok_or(OrderError::NotFound(id))?;
-            if order.owner != user {
-                return Err(OrderError::NotYours(id));
+        let (before, after) = match &self.store {
+            None => {
+                let mut book = self.lock();
+                let order = book.orders.get_mut(&id).ok_or(OrderError::NotFound(id))?;
+                let after = settled(order, user, change.status)?;
+                let before = std::mem::replace(order, after.clone());
+                book.close_one(user);
+                (before, after)
             }
-            if order.status != OrderStatus::Open || change.status == OrderStatus::Open {
-                return Err(OrderError::Conflict(
-                    format!(
-                        "order {id} is {:?}; only open orders can be filled or cancelled",
-                        order.status
-                    )
-                    .to_lowercase(),
-                ));
-            }
-            let before = order.clone();
-            order.status = change.status;
-            order.updated_at_ms = now_ms();
-            let after = order.clone();
-            book.close_one(user);
-            (before, after)
+            Some(store) => self.settle_shared(store, user, id, change.status).await?,
         };
         let published = hub
             .publish(channels::ORDERS, &OrderUpdated(after.clone()))
             .except(except)
             .await;
-        let mut book = self.lock();
         if let Err(err) = published {
-            if let Some(order) = book.orders.get_mut(&id) {
-                *order = before;
-                *book.open.entry(user.to_string()).or_default() += 1;
-            }
+            self.unsettle(&before, &after).await;
             return Err(OrderError::Hub(err));
         }
-        // Aged out only once the change is announced, so a failed publish can put it back.
-        book.settled.push_back(id);
-        while book.settled.len() > self.limits.settled_kept {
-            if let Some(old) = book.settled.pop_front() {
-                book.orders.remove(&old);
+        if self.store.is_none() {
+            // Aged out only once the change is announced, so a failed publish can put it back.
+            let mut book = self.lock();
+            book.settled.push_back(id);
+            while book.settled.len() > self.limits.settled_kept {
+                if let Some(old) = book.settled.pop_front() {
+                    book.orders.remove(&old);
+                }
             }
         }
         Ok(after)
     }
 
+    /// Settles order `id` in Redis: read, checked here, then written only if nobody changed it
+    /// in between (compare and set; retried a few times under contention).
+    async fn settle_shared(
+        &self,
+        store: &Shared,
+        user: &str,
+        id: u64,
+        status: OrderStatus,
+    ) -> Result<(Order, Order), OrderError> {
+        let keys = store.order_keys();
+        for _ in 0..8 {
+            let stored: Option<String> = ::redis::cmd("HGET")
+                .arg(&keys.orders)
+                .arg(id)
+                .query_async(&mut store.con())
+                .await?;
+            let stored = stored.ok_or(OrderError::NotFound(id))?;
+            let mut before: Order = serde_json::from_str(&stored)
+                .map_err(|e| OrderError::Invalid(format!("order {id} is unreadable: {e}")))?;
+            let after = settled(&mut before, user, status)?;
+            let swapped: i64 = ::redis::Script::new(SETTLE)
+                .key(&keys.orders)
+                .key(&keys.index)
+                .key(&keys.open)
+                .key(&keys.settled)
+                .arg(id)
+                .arg(&stored)
+                .arg(json(&after))
+                .arg(user)
+                .arg(self.limits.settled_kept)
+                .invoke_async(&mut store.con())
+                .await?;
+            if swapped == 1 {
+                return Ok((before, after));
+            }
+        }
+        Err(OrderError::Conflict(format!(
+            "order {id} is changing; try again"
+        )))
+    }
+
+    /// Puts `before` back after announcing `after` failed.
+    async fn unsettle(&self, before: &Order, after: &Order) {
+        match &self.store {
+            None => {
+                let mut book = self.lock();
+                if let Some(order) = book.orders.get_mut(&before.id) {
+                    *order = before.clone();
+                    *book.open.entry(before.owner.clone()).or_default() += 1;
+                }
+            }
+            Some(store) => {
+                let keys = store.order_keys();
+                let restored: Result<i64, _> = ::redis::Script::new(UNSETTLE)
+                    .key(keys.orders)
+                    .key(keys.open)
+                    .key(keys.settled)
+                    .arg(before.id)
+                    .arg(json(after))
+                    .arg(json(before))
+                    .arg(&before.owner)
+                    .invoke_async(&mut store.con())
+                    .await;
+                if let Err(err) = restored {
+                    tracing::warn!(order = before.id, error = %err, "an unannounced change stays");
+                }
+            }
+        }
+    }
+
     /// The newest `n` orders, newest first, and how many the book holds in all.
-    pub fn recent(&self, n: usize) -> (Vec<Order>, usize) {
-        let book = self.lock();
-        let newest = book.orders.values().rev().take(n).cloned().collect();
-        (newest, book.orders.len())
+    pub async fn recent(&self, n: usize) -> Result<(Vec<Order>, usize), HubError> {
+        let Some(store) = &self.store else {
+            let book = self.lock();
+            let newest = book.orders.values().rev().take(n).cloned().collect();
+            return Ok((newest, book.orders.len()));
+        };
+        let keys = store.order_keys();
+        let reply: Vec<String> = ::redis::Script::new(RECENT)
+            .key(keys.orders)
+            .key(keys.index)
+            .arg(n)
+            .invoke_async(&mut store.con())
+            .await
+            .map_err(backend)?;
+        let mut reply = reply.into_iter();
+        let total = reply.next().and_then(|t| t.parse().ok()).unwrap_or(0);
+        let orders = reply
+            .filter_map(|j| serde_json::from_str(&j).ok())
+            .collect();
+        Ok((orders, total))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Book> {
@@ -243,6 +375,120 @@ impl OrderBook {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
+
+/// `order` as `user` moves it to `status`, if that is allowed.
+fn settled(order: &mut Order, user: &str, status: OrderStatus) -> Result<Order, OrderError> {
+    let id = order.id;
+    if order.owner != user {
+        return Err(OrderError::NotYours(id));
+    }
+    if order.status != OrderStatus::Open || status == OrderStatus::Open {
+        return Err(OrderError::Conflict(
+            format!(
+                "order {id} is {:?}; only open orders can be filled or cancelled",
+                order.status
+            )
+            .to_lowercase(),
+        ));
+    }
+    Ok(Order {
+        status,
+        updated_at_ms: now_ms(),
+        ..order.clone()
+    })
+}
+
+fn json(order: &Order) -> String {
+    serde_json::to_string(order).expect("an order serialises")
+}
+
+fn backend(err: ::redis::RedisError) -> HubError {
+    HubError::Backend(BackendError(format!("redis orders: {err}")))
+}
+
+impl From<::redis::RedisError> for OrderError {
+    fn from(err: ::redis::RedisError) -> Self {
+        Self::Hub(backend(err))
+    }
+}
+
+/// The order book's keys in Redis.
+struct OrderKeys {
+    /// Hash: id → order JSON.
+    orders: String,
+    /// Sorted set of ids, for "newest first".
+    index: String,
+    /// Hash: owner → open orders.
+    open: String,
+    /// List of settled ids, oldest settlement first.
+    settled: String,
+}
+
+impl Shared {
+    fn order_keys(&self) -> OrderKeys {
+        OrderKeys {
+            orders: self.key("orders"),
+            index: self.key("orders:index"),
+            open: self.key("orders:open"),
+            settled: self.key("orders:settled"),
+        }
+    }
+}
+
+/// KEYS: orders, index, open. ARGV: id, JSON, owner, open limit. 0: over the limit.
+const CREATE: &str = r"
+if tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0') >= tonumber(ARGV[4]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
+redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
+return 1
+";
+
+/// KEYS: orders, index, open. ARGV: id, owner.
+const REMOVE: &str = r"
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('HINCRBY', KEYS[3], ARGV[2], -1)
+end
+return 1
+";
+
+/// KEYS: orders, index, open, settled. ARGV: id, JSON before, JSON after, owner, settled
+/// kept. 0: the order changed since it was read.
+const SETTLE: &str = r"
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if redis.call('HINCRBY', KEYS[3], ARGV[4], -1) <= 0 then redis.call('HDEL', KEYS[3], ARGV[4]) end
+redis.call('RPUSH', KEYS[4], ARGV[1])
+while redis.call('LLEN', KEYS[4]) > tonumber(ARGV[5]) do
+  local old = redis.call('LPOP', KEYS[4])
+  redis.call('HDEL', KEYS[1], old)
+  redis.call('ZREM', KEYS[2], old)
+end
+return 1
+";
+
+/// KEYS: orders, open, settled. ARGV: id, JSON after, JSON before, owner.
+const UNSETTLE: &str = r"
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('HINCRBY', KEYS[2], ARGV[4], 1)
+redis.call('LREM', KEYS[3], -1, ARGV[1])
+return 1
+";
+
+/// KEYS: orders, index. ARGV: n. Returns {total, newest n JSONs…}.
+const RECENT: &str = r"
+local out = {tostring(redis.call('HLEN', KEYS[1]))}
+local n = tonumber(ARGV[1])
+if n < 1 then return out end
+local ids = redis.call('ZREVRANGE', KEYS[2], 0, n - 1)
+if #ids == 0 then return out end
+for _, order in ipairs(redis.call('HMGET', KEYS[1], unpack(ids))) do
+  if order then out[#out + 1] = order end
+end
+return out
+";
 
 impl Book {
     /// One fewer open order for `owner`.
@@ -301,10 +547,13 @@ mod tests {
     #[tokio::test]
     async fn the_book_is_bounded() {
         let hub = hub();
-        let book = OrderBook::new(OrderLimits {
-            open_per_user: 3,
-            settled_kept: 2,
-        });
+        let book = OrderBook::new(
+            OrderLimits {
+                open_per_user: 3,
+                settled_kept: 2,
+            },
+            None,
+        );
         let mut ids = Vec::new();
         for _ in 0..3 {
             ids.push(
@@ -327,7 +576,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let (shown, total) = book.recent(100);
+        let (shown, total) = book.recent(100).await.unwrap();
         assert_eq!(total, 3, "bob's open order and the two newest settled ones");
         assert!(
             !shown.iter().any(|o| o.id == ids[0]),
@@ -356,7 +605,7 @@ mod tests {
                 .await,
             Err(OrderError::NotYours(_))
         ));
-        assert_eq!(book.recent(1).0[0].status, OrderStatus::Open);
+        assert_eq!(book.recent(1).await.unwrap().0[0].status, OrderStatus::Open);
         book.update(&hub, "alice", id, settle(OrderStatus::Cancelled), None)
             .await
             .unwrap();

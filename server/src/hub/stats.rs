@@ -15,10 +15,11 @@ use std::{
 
 use app::events::StreamStats;
 
-/// Identifies one stream connection, e.g. for `publish(…).except([id])`. Sent to the client in
-/// the stream's `hello` event; clients echo it in the `X-Connection-Id` header, which is honoured
-/// only for the requester's own connections (see [`Stats::owned_by`]), so guessing another
-/// user's id achieves nothing.
+/// Identifies one stream connection, e.g. for `publish(…).except([id])`, on every instance
+/// sharing a hub: each [`Stats`] starts its ids at a random point of its own. Sent to the
+/// client in the stream's `hello` event, signed for its user (`auth::connection_token`);
+/// clients echo it in the `X-Connection-Id` header, which is honoured only for that user, so
+/// guessing or seeing another user's id achieves nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ConnectionId(pub u64);
 
@@ -74,7 +75,7 @@ pub enum Refused {
 }
 
 /// Live counters. Relaxed atomics suffice: each number is read on its own.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Stats {
     next_connection: AtomicU64,
     /// Mirrors `open.total`, so that reading it takes no lock.
@@ -89,6 +90,24 @@ pub struct Stats {
     per_channel: Mutex<HashMap<Arc<str>, Subscribed>>,
 }
 
+impl Default for Stats {
+    fn default() -> Self {
+        // Ids from the top 32 bits chosen at random: instances sharing a hub (and so the
+        // `except` lists of its events) do not issue the same ids.
+        let start = u64::from(rand::random::<u32>()) << 32;
+        Self {
+            next_connection: AtomicU64::new(start),
+            connections: AtomicUsize::default(),
+            published: AtomicU64::default(),
+            replayed: AtomicU64::default(),
+            resynced: AtomicU64::default(),
+            refused: AtomicU64::default(),
+            open: Mutex::default(),
+            per_channel: Mutex::default(),
+        }
+    }
+}
+
 /// A channel's pattern and its subscriber count.
 type Subscribed = (Arc<str>, usize);
 
@@ -97,9 +116,6 @@ struct Open {
     total: usize,
     per_address: HashMap<IpAddr, usize>,
     per_user: HashMap<Box<str>, usize>,
-    /// The user of every signed-in connection, so `X-Connection-Id` is honoured only for the
-    /// requester's own.
-    owners: HashMap<ConnectionId, Box<str>>,
 }
 
 /// The key the per-address limit counts by: an IPv4 address (IPv4-mapped IPv6 included), or
@@ -169,7 +185,6 @@ impl Stats {
         }
         if let Some(user) = client.user {
             *open.per_user.entry(user.into()).or_default() += 1;
-            open.owners.insert(id, user.into());
         }
         self.connections.store(open.total, Ordering::Relaxed);
         Ok(ConnectionGuard {
@@ -178,14 +193,6 @@ impl Stats {
             user: client.user.map(Into::into),
             addr,
         })
-    }
-
-    /// Whether connection `id` is open and belongs to `user`.
-    pub fn owned_by(&self, id: ConnectionId, user: &str) -> bool {
-        locked(&self.open)
-            .owners
-            .get(&id)
-            .is_some_and(|u| &**u == user)
     }
 
     /// Counts one subscriber of `channel` (matching `pattern`) until the guard drops.
@@ -269,7 +276,6 @@ impl Drop for ConnectionGuard {
         }
         if let Some(user) = &self.user {
             release(&mut open.per_user, user);
-            open.owners.remove(&self.id);
         }
         self.stats.connections.store(open.total, Ordering::Relaxed);
     }
@@ -397,20 +403,6 @@ mod tests {
         );
         drop(first);
         assert!(stats.connect(from("10.0.0.1"), limits).is_ok());
-    }
-
-    /// A connection id is honoured only for its own user, and only while it is open.
-    #[test]
-    fn connections_belong_to_their_user() {
-        let stats = Arc::new(Stats::default());
-        let alice = stats.connect(Client::user(Some("alice")), ROOMY).unwrap();
-        let anonymous = stats.connect(Client::default(), ROOMY).unwrap();
-        assert!(stats.owned_by(alice.id(), "alice"));
-        assert!(!stats.owned_by(alice.id(), "bob"));
-        assert!(!stats.owned_by(anonymous.id(), "alice"));
-        let id = alice.id();
-        drop(alice);
-        assert!(!stats.owned_by(id, "alice"));
     }
 
     /// Connection ids print and parse as `c<n>`.

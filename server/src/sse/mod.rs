@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use crate::{
     AppState,
-    auth::{CurrentUser, SignedIn},
+    auth::{self, CurrentUser, SignedIn},
     client::ClientAddr,
     error::{ApiError, ApiQuery},
     hub::{self, Client, Cursor},
@@ -149,7 +149,11 @@ async fn open(
     }
     let subscription = state.hub.subscribe(client, channels, cursor).await?;
     let hello = Hello {
-        connection: subscription.connection.to_string(),
+        connection: auth::connection_token(
+            &state.session_key,
+            subscription.connection,
+            client.user,
+        ),
         build: state.config.build_id.clone(),
     };
     let mut first = format!("retry: {}\n", RETRY.as_millis()).into_bytes();
