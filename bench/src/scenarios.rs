@@ -174,7 +174,7 @@ impl Crowd {
             .enumerate()
             .map(|(n, (path, last_id, mut track))| {
                 let (addr, gate, tally, opened, failed) = (
-                    server.addr,
+                    server.addrs[n % server.addrs.len()],
                     gate.clone(),
                     self.tally.clone(),
                     self.opened.clone(),
@@ -321,12 +321,12 @@ pub async fn delivery(server: &Running, load: &Load) -> Delivery {
     let tasks = crowd.open(server, paths, load.events, false);
     crowd.opening(total, Duration::from_secs(120)).await;
 
-    let cpu_before = procfs::cpu(server.pid);
+    let cpu_before = server.cpu();
     let started = Instant::now();
     let (published, publish_errors) = publish(server, load, 1, load.events, load.rate, clock).await;
     // Everything published should arrive soon after; stragglers count as lost.
     crowd.finishing(Duration::from_secs(15)).await;
-    let cpu = procfs::cpu(server.pid).since(cpu_before);
+    let cpu = server.cpu().since(cpu_before);
     let wall = crowd
         .tally
         .last_delivery
@@ -368,15 +368,15 @@ pub struct Idle {
 /// `connections` streams that receive nothing but heartbeats.
 pub async fn idle(server: &Running, connections: usize, window: Duration) -> Idle {
     let crowd = Crowd::new(Clock::new());
-    let rss_before = procfs::rss(server.pid);
+    let rss_before = server.rss();
     let paths = fresh((0..connections).map(|_| server.kind.subscribe_path(None)));
     let tasks = crowd.open(server, paths, u64::MAX, false);
     crowd.opening(connections, Duration::from_secs(120)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_after = procfs::rss(server.pid);
-    let cpu_before = procfs::cpu(server.pid);
+    let rss_after = server.rss();
+    let cpu_before = server.cpu();
     tokio::time::sleep(window).await;
-    let cpu = procfs::cpu(server.pid).since(cpu_before);
+    let cpu = server.cpu().since(cpu_before);
     crowd.stop(tasks).await;
     Idle {
         connections: crowd.opened.get(),

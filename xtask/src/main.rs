@@ -6,6 +6,8 @@
 //! ./x test      install what is missing, then fmt, clippy, unit + integration tests, and the
 //!               browser tests against a release build
 //! ./x release   `cargo leptos build --release` (wasm-opt from npm), ready to copy and run
+//! ./x cluster   Redis + two instances + nginx on loopback (http://127.0.0.1:8080), to try
+//!               scaling out; an instance that exits is restarted (see README, "Scaling out")
 //! ./x bench     leptos-live beside Go, nginx+nchan and Node SSE servers; writes BENCHMARKS.md
 //!               (installs the peers with apt-get; options after `--` go to bench/, e.g.
 //!               `./x bench -- --scale 0.1 --scenarios fanout`)
@@ -21,6 +23,7 @@
 //! own downloads come from GitHub, so it is installed with `no_downloads` and finds its tools
 //! on PATH.
 
+mod cluster;
 mod tools;
 
 use std::{
@@ -44,9 +47,10 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(args.get(1).map(String::as_str)),
         Some("soak") => soak(args.get(1).map(String::as_str)),
         Some("setup") => tools::ensure(Need::Everything),
+        Some("cluster") => cluster(),
         None | Some("help" | "-h" | "--help") => {
             println!(
-                "usage: ./x <dev | test | release | bench | soak | fuzz | setup>  (see xtask/src/main.rs)"
+                "usage: ./x <dev | test | release | cluster | bench | soak | fuzz | setup>  (see xtask/src/main.rs)"
             );
             Ok(())
         }
@@ -92,6 +96,16 @@ fn release() -> Result {
          LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR=0.0.0.0:3000 LEPTOS_ENV=PROD target/release/server"
     );
     Ok(())
+}
+
+/// The release build, then [`cluster::run`].
+fn cluster() -> Result {
+    tools::ensure(Need::Release)?;
+    run(
+        "release build (cargo leptos build --release)",
+        &mut release_build(),
+    )?;
+    cluster::run()
 }
 
 /// The benchmarks (see bench/ and BENCHMARKS.md): builds everything, measures an incremental
@@ -258,7 +272,12 @@ fn test() -> Result {
             .current_dir(root().join("end2end"))
             .env("SERVER_BIN", root().join("target/release/server"))
             .env("LEPTOS_SITE_ROOT", root().join("target/site"))
-            .env("CHROMIUM_PATH", tools::chromium_path()?),
+            .env("CHROMIUM_PATH", tools::chromium_path()?)
+            // The scale-out tests run nginx in front of two instances (end2end/support/cluster.ts).
+            .env(
+                "NGINX_PATH",
+                tools::which("nginx").ok_or("nginx is not installed")?,
+            ),
     )?;
     println!(
         "\nall checks passed in {:.0} s",

@@ -188,10 +188,9 @@ fn apt_install(what: &str, packages: &[&str]) -> Result {
     )
 }
 
-/// Whether `program` is on PATH.
+/// Whether `program` is on PATH (or in the system directories, see [`which`]).
 pub fn have(program: &str) -> bool {
-    env::var_os("PATH")
-        .is_some_and(|path| env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+    which(program).is_some()
 }
 
 /// The benchmark's peers and wrk, from the OS packages. Each one that cannot be installed is
