@@ -121,6 +121,9 @@ pub struct Ticks {
     shutdown: CancellationToken,
     /// Ticks only while this instance leads (shared producers run on one instance).
     cluster: Option<Arc<Cluster>>,
+    /// Whether the tick just returned is the first since this instance (again) leads.
+    took_over: bool,
+    leading: bool,
 }
 
 impl Ticks {
@@ -132,6 +135,8 @@ impl Ticks {
             interval,
             shutdown,
             cluster: None,
+            took_over: false,
+            leading: false,
         }
     }
 
@@ -149,10 +154,20 @@ impl Ticks {
                 _ = self.shutdown.cancelled() => return false,
                 _ = self.interval.tick() => {}
             }
-            if self.cluster.as_ref().is_none_or(|c| c.leads()) {
+            let leads = self.cluster.as_ref().is_none_or(|c| c.leads());
+            self.took_over = leads && !self.leading;
+            self.leading = leads;
+            if leads {
                 return true;
             }
         }
+    }
+
+    /// Whether this tick is the first one this instance runs the producer since it started or
+    /// took it over from another instance: state the producer carries from tick to tick (a
+    /// random walk) should be picked up from what was last published.
+    pub fn took_over(&self) -> bool {
+        self.took_over
     }
 }
 

@@ -44,6 +44,18 @@ pub async fn run(hub: Arc<Hub>, mut ticks: Ticks) {
         .collect();
     let mut outage = Outage::new("prices");
     while ticks.next().await {
+        if ticks.took_over() {
+            // Another instance may have walked the prices meanwhile: go on from where it was.
+            let last = hub
+                .recent::<PriceTick>(channels::PRICES, 4 * SYMBOLS.len())
+                .await
+                .unwrap_or_default();
+            for (symbol, walk) in &mut walks {
+                if let Some(tick) = last.iter().rev().find(|t| t.symbol == *symbol) {
+                    walk.price = tick.price;
+                }
+            }
+        }
         for (symbol, walk) in &mut walks {
             let (price, change) = walk.step();
             let tick = PriceTick {
@@ -125,6 +137,35 @@ mod tests {
                 .await
                 .unwrap()
                 .is_some()
+        );
+    }
+
+    /// A producer that takes over (here: starts) goes on from the last published price, not
+    /// from its own starting point: prices do not jump when another instance takes the lease.
+    #[tokio::test(start_paused = true)]
+    async fn a_new_leader_goes_on_from_the_last_price() {
+        let hub = Arc::new(crate::feeds::test_hub());
+        let before = PriceTick {
+            symbol: "ACME".into(),
+            price: 500.0,
+            change: 0.0,
+            at_ms: 0,
+        };
+        hub.publish(channels::PRICES, &before).await.unwrap();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(run(
+            hub.clone(),
+            Ticks::new(Duration::from_millis(500), shutdown.clone()),
+        ));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        shutdown.cancel();
+        task.await.unwrap();
+        let ticks = hub.recent::<PriceTick>(channels::PRICES, 8).await.unwrap();
+        let acme = ticks.iter().rev().find(|t| t.symbol == "ACME").unwrap();
+        assert!(
+            (acme.price - 500.0).abs() <= 500.0 * MAX_STEP + 0.01,
+            "went on from {}",
+            acme.price
         );
     }
 }

@@ -726,3 +726,36 @@ impl Backend for Redis {
         dropped
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pub/sub message splits into its five fields; the data keeps its newlines.
+    #[test]
+    fn messages_parse_with_data_last() {
+        let message = Message::parse("e1\n42\norder:created\n7,9\n{\"a\":\n1}").unwrap();
+        assert_eq!(
+            (message.epoch, message.id, message.name, message.except),
+            ("e1", 42, "order:created", "7,9")
+        );
+        assert_eq!(message.data, "{\"a\":\n1}");
+        assert!(
+            Message::parse("e1\nx\nn\n\n{}").is_none(),
+            "id must be a number"
+        );
+        assert!(Message::parse("e1\n1\nn\n").is_none(), "data missing");
+        assert_eq!(&*except_list("7,9"), [ConnectionId(7), ConnectionId(9)]);
+        assert!(except_list("").is_empty());
+    }
+
+    /// Entries come back from the scripts flattened four at a time.
+    #[test]
+    fn entries_decode_in_fours() {
+        let flat = ["3", "n", "{}", "", "4", "m", "[1]", "5"].map(String::from);
+        let events = entries("c", flat.into_iter()).unwrap();
+        assert_eq!(events.iter().map(|e| e.id).collect::<Vec<_>>(), [3, 4]);
+        assert_eq!(&*events[1].except, [ConnectionId(5)]);
+        assert!(entries("c", ["1", "n"].map(String::from).into_iter()).is_err());
+    }
+}
