@@ -278,8 +278,12 @@ impl Drop for Running {
             }
             Self::Shared { store, key, job } => {
                 let (mut con, key, job) = (store.con(), std::mem::take(key), std::mem::take(job));
-                // If this fails, the entry's deadline frees the slot.
-                tokio::spawn(async move {
+                // If this fails, or the runtime is already gone, the entry's deadline frees the
+                // slot.
+                let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                    return;
+                };
+                runtime.spawn(async move {
                     let _: Result<i64, _> = ::redis::cmd("ZREM")
                         .arg(key)
                         .arg(job)
