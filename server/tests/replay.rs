@@ -5,45 +5,11 @@
 
 mod common;
 
-use app::events::{Notification, channels};
-use common::{TestApp, next_event, open, place_order, signed_in, spawn_app};
+use common::{
+    next_event, open, place_order, publish_note as publish, receive_notes as receive, signed_in,
+    spawn_app,
+};
 use reqwest::StatusCode;
-
-fn note(id: u64) -> Notification {
-    Notification {
-        id,
-        from: "test".into(),
-        to: "alice".into(),
-        title: format!("n{id}"),
-        body: String::new(),
-        at_ms: 0,
-    }
-}
-
-async fn publish(app: &TestApp, id: u64) {
-    app.state
-        .hub
-        .publish(&channels::notifications("alice"), &note(id))
-        .await
-        .unwrap();
-}
-
-/// Receives `n` notifications and returns their ids and the last cursor.
-async fn receive(events: &mut common::Opened, n: usize) -> (Vec<u64>, String) {
-    let mut ids = Vec::new();
-    let mut cursor = String::new();
-    for _ in 0..n {
-        let event = next_event(&mut events.events).await;
-        assert_eq!(event.event, "notification");
-        ids.push(
-            serde_json::from_str::<Notification>(&event.data)
-                .unwrap()
-                .id,
-        );
-        cursor = event.id;
-    }
-    (ids, cursor)
-}
 
 /// Disconnect, publish N, reconnect with the header: exactly the N, in order, then live.
 #[tokio::test]

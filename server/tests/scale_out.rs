@@ -7,11 +7,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use app::events::{Notification, channels};
+use app::events::Notification;
 use axum_extra::extract::cookie::Key;
 use common::{
-    EventResult, Opened, RedisServer, TestApp, error, instance_config, next_event, open,
-    place_order, signed_in, spawn_app_with,
+    EventResult, RedisServer, TestApp, error, instance_config, next_event, open, place_order,
+    publish_note as publish, receive_notes as receive, signed_in, spawn_app_with,
 };
 use futures_util::{Stream, StreamExt};
 use reqwest::StatusCode;
@@ -24,43 +24,6 @@ async fn pair(redis: &RedisServer) -> (TestApp, TestApp) {
     let a = spawn_app_with(instance_config(redis, &key)).await;
     let b = spawn_app_with(instance_config(redis, &key)).await;
     (a, b)
-}
-
-fn note(id: u64) -> Notification {
-    Notification {
-        id,
-        from: "test".into(),
-        to: "alice".into(),
-        title: format!("n{id}"),
-        body: String::new(),
-        at_ms: 0,
-    }
-}
-
-async fn publish(app: &TestApp, id: u64) {
-    app.state
-        .hub
-        .publish(&channels::notifications("alice"), &note(id))
-        .await
-        .expect("publish");
-}
-
-/// The next `n` notifications (skipping nothing else: the stream carries only them), with the
-/// cursor after the last.
-async fn receive(stream: &mut Opened, n: usize) -> (Vec<u64>, String) {
-    let mut ids = Vec::new();
-    let mut cursor = String::new();
-    for _ in 0..n {
-        let event = next_event(&mut stream.events).await;
-        assert_eq!(event.event, "notification", "{event:?}");
-        ids.push(
-            serde_json::from_str::<Notification>(&event.data)
-                .unwrap()
-                .id,
-        );
-        cursor = event.id;
-    }
-    (ids, cursor)
 }
 
 /// Waits until `path` on `app` answers `status` (10 s at most).

@@ -319,17 +319,24 @@ impl Redis {
         epoch.into()
     }
 
-    /// The channel's history after `after` (see [`READ`]); creates the channel if missing.
-    async fn read(&self, channel: &str, after: Option<u64>) -> Result<Read, BackendError> {
-        let mut invocation = self.read.prepare_invoke();
+    /// `script` ([`PUBLISH`] or [`READ`]) on `channel`: the keys both take (epoch, issued,
+    /// offset, log) and their first arguments (an epoch candidate, the TTL).
+    fn on_channel<'s>(&self, script: &'s Script, channel: &str) -> ::redis::ScriptInvocation<'s> {
+        let mut invocation = script.prepare_invoke();
         invocation
             .key(self.keys.epoch())
             .key(self.keys.issued())
             .key(self.keys.offset(channel))
             .key(self.keys.log(channel))
             .arg(Self::candidate())
-            .arg(self.ttl)
-            .arg(after.map(|a| a.to_string()).unwrap_or_default());
+            .arg(self.ttl);
+        invocation
+    }
+
+    /// The channel's history after `after` (see [`READ`]); creates the channel if missing.
+    async fn read(&self, channel: &str, after: Option<u64>) -> Result<Read, BackendError> {
+        let mut invocation = self.on_channel(&self.read, channel);
+        invocation.arg(after.map(|a| a.to_string()).unwrap_or_default());
         let reply: Vec<String> = self.run("read", &invocation).await?;
         let mut reply = reply.into_iter();
         let (Some(epoch), Some(head), Some(status)) = (reply.next(), reply.next(), reply.next())
@@ -622,14 +629,8 @@ impl Backend for Redis {
                 .map(|id| id.0.to_string())
                 .collect::<Vec<_>>()
                 .join(",");
-            let mut invocation = self.publish.prepare_invoke();
+            let mut invocation = self.on_channel(&self.publish, channel);
             invocation
-                .key(self.keys.epoch())
-                .key(self.keys.issued())
-                .key(self.keys.offset(channel))
-                .key(self.keys.log(channel))
-                .arg(Self::candidate())
-                .arg(self.ttl)
                 .arg(history)
                 .arg(&*event.name)
                 .arg(&*event.data)

@@ -429,3 +429,39 @@ pub fn instance_config(
     config.session_key = session_key.clone();
     config
 }
+
+/// A notification to alice with id `id`, title `n{id}`.
+pub fn note(id: u64) -> app::events::Notification {
+    app::events::Notification {
+        id,
+        from: "test".into(),
+        to: "alice".into(),
+        title: format!("n{id}"),
+        body: String::new(),
+        at_ms: 0,
+    }
+}
+
+/// Publishes [`note`] `id` on alice's notifications through `app`'s hub.
+pub async fn publish_note(app: &TestApp, id: u64) {
+    app.state
+        .hub
+        .publish(&app::events::channels::notifications("alice"), &note(id))
+        .await
+        .expect("publish");
+}
+
+/// The next `n` notifications on `stream` (which carries only them): their ids, and the cursor
+/// after the last.
+pub async fn receive_notes(stream: &mut Opened, n: usize) -> (Vec<u64>, String) {
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..n {
+        let event = next_event(&mut stream.events).await;
+        assert_eq!(event.event, "notification", "{event:?}");
+        let note: app::events::Notification = serde_json::from_str(&event.data).expect("json");
+        ids.push(note.id);
+        cursor = event.id;
+    }
+    (ids, cursor)
+}
