@@ -3,17 +3,12 @@
 use leptos::prelude::*;
 
 use super::StatusBadge;
-use crate::live::{StreamStatus, use_live_connection};
+use crate::live::use_live_connection;
 
 #[component]
 pub fn ConnectionBadge() -> impl IntoView {
     let connection = use_live_connection();
-    let offline = move || {
-        matches!(
-            connection.status(),
-            StreamStatus::Reconnecting(_) | StreamStatus::Closed
-        )
-    };
+    let offline = move || connection.status().offline();
     view! {
         <div class="connection">
             <StatusBadge/>

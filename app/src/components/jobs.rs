@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::{
     actions::{StartJob, failure},
     events::{JobComplete, JobStarted, Progress},
-    live::use_channel,
+    live::use_channel_from,
 };
 
 #[component]
@@ -30,11 +30,12 @@ pub fn JobDemo() -> impl IntoView {
     .into_any()
 }
 
-/// Subscribes to one job's channel while mounted.
+/// Subscribes to one job's channel while mounted, from the cursor the job started at: its
+/// first progress and its completion arrive however late the stream (re)opens.
 #[component]
 fn JobProgress(job: JobStarted) -> impl IntoView {
-    let progress = use_channel::<Progress>(job.channel.clone());
-    let complete = use_channel::<JobComplete>(job.channel.clone());
+    let progress = use_channel_from::<Progress>(job.channel.clone(), &job.cursor);
+    let complete = use_channel_from::<JobComplete>(job.channel.clone(), &job.cursor);
     let done = move || complete.latest.get().is_some();
     let percent = move || {
         if done() {

@@ -39,11 +39,19 @@ impl<T: Send + Sync + 'static> Clone for Channel<T> {
 
 impl<T: Send + Sync + 'static> Copy for Channel<T> {}
 
-/// Subscribes the calling component to events of type `T` on `channel`.
+/// Subscribes the calling component to events of type `T` on `channel`, from now on (or from
+/// the page snapshot's position, when the page seeded one).
 pub fn use_channel<T: LiveEvent>(channel: impl Into<String>) -> Channel<T> {
+    use_channel_from(channel, "")
+}
+
+/// Like [`use_channel`], from `cursor` (a cursor text the server handed out, such as
+/// [`JobStarted::cursor`](crate::events::JobStarted)): every event after it is delivered, even
+/// those published before the component mounted.
+pub fn use_channel_from<T: LiveEvent>(channel: impl Into<String>, cursor: &str) -> Channel<T> {
     let (latest, set_latest) = signal(None::<T>);
     let (recent, set_recent) = signal(VecDeque::<T>::new());
-    use_channel_events::<T>(channel, move |event: T| {
+    subscribe::<T>(channel.into(), cursor, move |event: T| {
         set_recent.update(|r| {
             if r.len() == RECENT {
                 r.pop_front();
@@ -65,9 +73,12 @@ pub fn use_channel_events<T: LiveEvent>(
     channel: impl Into<String>,
     on_event: impl Fn(T) + 'static,
 ) {
-    let channel: String = channel.into();
+    subscribe(channel.into(), "", on_event);
+}
+
+fn subscribe<T: LiveEvent>(channel: String, cursor: &str, on_event: impl Fn(T) + 'static) {
     let connection = use_live_connection();
-    connection.want(&channel);
+    connection.want_from(&channel, cursor);
 
     #[cfg(feature = "hydrate")]
     let listener = {

@@ -1,9 +1,14 @@
 //! The client side of streams.
 //!
-//! - [`connection`]: one EventSource per tab, shared through context, carrying every channel
-//!   the mounted components need; reconnects with backoff and resumes from the last id seen.
-//! - [`channel`]: `use_channel::<T>(name)`: signals for one event type on one channel.
-//! - [`status`]: connecting / live / reconnecting (attempt n) / closed.
+//! - [`connection`]: one stream per browser, carrying every channel the mounted components of
+//!   all its tabs need; one tab reads it (fetch) and relays it to the others; reconnects with
+//!   backoff and resumes from the last id seen; refusals become clear states.
+//! - [`share`]: what the tabs tell each other and what the leading tab opens (pure logic).
+//! - [`channel`]: `use_channel::<T>(name)`: signals for one event type on one channel;
+//!   `use_channel_from` starts from a known cursor (a job's first event).
+//! - [`cursor`]: the resume cursor `EPOCH:CHANNEL=ID,…` (shared with the server).
+//! - [`sse`]: the `text/event-stream` parser.
+//! - [`status`]: connecting / live / reconnecting (attempt n) / closed / refused (why).
 //! - [`backoff`]: the reconnect delays.
 //!
 //! The server renders each page with a [`Snapshot`] (the current state plus the stream URL and
@@ -14,11 +19,14 @@
 pub mod backoff;
 pub mod channel;
 pub mod connection;
+pub mod cursor;
+pub mod share;
+pub mod sse;
 mod status;
 
-pub use channel::{Channel, use_channel, use_channel_events};
+pub use channel::{Channel, use_channel, use_channel_events, use_channel_from};
 pub use connection::{LiveConnection, provide_live_connection, use_live_connection};
-pub use status::StreamStatus;
+pub use status::{Refusal, StreamStatus};
 
 use crate::events::{Notification, Order, PriceTick};
 use serde::{Deserialize, Serialize};

@@ -32,7 +32,11 @@ pub fn Dashboard() -> impl IntoView {
     // Rendered on the server (the route is `SsrMode::Async`, so the HTML already holds it) and
     // read back from the page on hydration; fetched again only after a resync or a sign-in.
     let snapshot = Resource::new(move || connection.resyncs(), |_| live_snapshot());
-    let reload = Callback::new(move |()| snapshot.refetch());
+    // A sign-in or sign-out here: every tab of this browser reloads (the cookie is theirs too).
+    let reload = Callback::new(move |()| {
+        connection.session_changed();
+        snapshot.refetch();
+    });
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading the dashboard…"</p> }>
             {move || Suspend::new(async move {

@@ -1,0 +1,249 @@
+//! The tabs of one browser share one stream: what they tell each other, and what the leading
+//! tab opens. Pure logic (the browser glue is in [`super::connection`]), so it is tested here.
+//!
+//! One tab leads (it holds a Web Lock) and reads the stream for the union of the channels all
+//! tabs want; it relays every message to the others over a `BroadcastChannel`. Every tab
+//! remembers the last relayed cursor, so whichever tab leads next resumes from there. Each
+//! tab keeps its own positions and drops what it already has, so a tab sees exactly its own
+//! channels, in order, once, however often the leader reopens or rewinds.
+
+use serde::{Deserialize, Serialize};
+
+use super::{StreamStatus, cursor::Cursor};
+
+/// The `BroadcastChannel` and Web Lock name.
+pub const BUS: &str = "leptos-live-stream";
+
+/// What tabs post to each other (as JSON text).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Note {
+    /// A tab's channels and its positions in them; sent on every change and as a heartbeat.
+    Want {
+        tab: u64,
+        channels: Vec<String>,
+        cursor: String,
+    },
+    /// A tab is going away.
+    Bye { tab: u64 },
+    /// The leader read one message from the stream.
+    Frame {
+        event: String,
+        id: Option<String>,
+        data: String,
+    },
+    /// The leader's stream: its state and the channels it carries.
+    State {
+        status: StreamStatus,
+        channels: Vec<String>,
+    },
+    /// Someone signed in or out: every tab reloads its snapshot.
+    Session,
+    /// A follower's "reconnect now".
+    Reconnect,
+}
+
+/// One tab's wish, as the leader holds it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Want {
+    pub channels: Vec<String>,
+    /// Its positions in those channels (from its snapshot, a job's start, or frames).
+    pub cursor: Option<Cursor>,
+    /// Channels it added since the leader last planned: only these may rewind the stream.
+    pub added: Vec<String>,
+}
+
+impl Want {
+    /// The wish after a tab's new message; `added` accumulates until the next plan.
+    pub fn update(&mut self, channels: Vec<String>, cursor: Option<Cursor>) {
+        for channel in &channels {
+            if !self.channels.contains(channel) && !self.added.contains(channel) {
+                self.added.push(channel.clone());
+            }
+        }
+        self.added.retain(|c| channels.contains(c));
+        self.channels = channels;
+        self.cursor = cursor;
+    }
+}
+
+/// What the leader should have open.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// Every channel some tab wants, sorted.
+    pub channels: Vec<String>,
+    /// Where to resume: the stream's own position where it has one, else the oldest
+    /// position a tab holds; lower where a tab just joined a channel from an older position.
+    pub cursor: Option<Cursor>,
+    /// A tab joined a channel behind the stream: the stream must reopen to replay for it.
+    pub rewind: bool,
+}
+
+/// The stream that serves `wants`, given the position `seen` of the last message relayed.
+pub fn plan<'a>(seen: Option<&Cursor>, wants: impl IntoIterator<Item = &'a Want>) -> Plan {
+    let wants: Vec<&Want> = wants.into_iter().collect();
+    let mut channels: Vec<String> = wants.iter().flat_map(|w| w.channels.clone()).collect();
+    channels.sort();
+    channels.dedup();
+    let epoch = seen.map(|c| c.epoch.clone()).or_else(|| {
+        wants
+            .iter()
+            .find_map(|w| w.cursor.as_ref())
+            .map(|c| c.epoch.clone())
+    });
+    let Some(epoch) = epoch else {
+        return Plan {
+            channels,
+            cursor: None,
+            rewind: false,
+        };
+    };
+    let mut cursor = match seen {
+        Some(seen) => seen.clone(),
+        None => Cursor::new(epoch.clone()),
+    };
+    cursor.retain(&channels);
+    let streamed = cursor.clone();
+    let mut rewind = false;
+    for want in &wants {
+        let Some(theirs) = want.cursor.as_ref().filter(|c| c.epoch == epoch) else {
+            continue;
+        };
+        for channel in &want.channels {
+            let Some(id) = theirs.position(channel) else {
+                continue;
+            };
+            match streamed.position(channel) {
+                // Behind the stream in a channel it just joined: replay from there.
+                Some(at) if id < at && want.added.contains(channel) => {
+                    rewind = true;
+                    lower(&mut cursor, channel, id);
+                }
+                Some(_) => {}
+                None => lower(&mut cursor, channel, id),
+            }
+        }
+    }
+    Plan {
+        channels,
+        cursor: Some(cursor),
+        rewind,
+    }
+}
+
+fn lower(cursor: &mut Cursor, channel: &str, id: u64) {
+    let at = cursor.positions.entry(channel.to_string()).or_insert(id);
+    *at = (*at).min(id);
+}
+
+/// Whether a tab at `mine` should show a message of `channel` at cursor `frame`, and moves
+/// `mine` past it. A message it already has (a replay for another tab) is dropped.
+pub fn fresh(mine: &mut Option<Cursor>, channel: &str, frame: &Cursor) -> bool {
+    let Some(id) = frame.position(channel) else {
+        return true;
+    };
+    let held = mine.get_or_insert_with(|| Cursor::new(frame.epoch.clone()));
+    if held.epoch != frame.epoch {
+        *held = Cursor::new(frame.epoch.clone());
+    }
+    match held.positions.get_mut(channel) {
+        Some(at) if *at >= id => false,
+        Some(at) => {
+            *at = id;
+            true
+        }
+        None => {
+            held.positions.insert(channel.to_string(), id);
+            true
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cursor(text: &str) -> Cursor {
+        Cursor::parse(text).unwrap().unwrap()
+    }
+
+    fn want(channels: &[&str], at: Option<&str>, added: &[&str]) -> Want {
+        Want {
+            channels: channels.iter().map(|c| c.to_string()).collect(),
+            cursor: at.map(cursor),
+            added: added.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
+    /// The union of channels; the stream's own positions win over a heartbeat that lags.
+    #[test]
+    fn plans_the_union_from_the_streams_position() {
+        let seen = cursor("e:orders=9,prices=40,gone=3");
+        let wants = [
+            want(&["prices"], Some("e:prices=38"), &[]),
+            want(&["orders", "prices"], Some("e:orders=9,prices=40"), &[]),
+        ];
+        let plan = plan(Some(&seen), &wants);
+        assert_eq!(plan.channels, vec!["orders", "prices"]);
+        assert_eq!(plan.cursor, Some(cursor("e:orders=9,prices=40")));
+        assert!(!plan.rewind);
+    }
+
+    /// A channel new to the stream starts at the oldest position a tab holds; a tab joining a
+    /// streamed channel from behind rewinds it.
+    #[test]
+    fn joins_from_the_tabs_positions() {
+        let seen = cursor("e:prices=40");
+        let wants = [
+            want(
+                &["prices", "orders"],
+                Some("e:orders=7,prices=40"),
+                &["orders"],
+            ),
+            want(&["orders"], Some("e:orders=5"), &["orders"]),
+            want(&["prices"], Some("e:prices=31"), &["prices"]),
+        ];
+        let plan = plan(Some(&seen), &wants);
+        assert_eq!(plan.cursor, Some(cursor("e:orders=5,prices=31")));
+        assert!(plan.rewind);
+    }
+
+    /// Positions from another epoch say nothing; without any position the stream is live-only.
+    #[test]
+    fn ignores_other_epochs() {
+        let wants = [want(&["prices"], Some("old:prices=3"), &["prices"])];
+        let plan = plan(Some(&cursor("new:")), &wants);
+        assert_eq!(plan.cursor, Some(cursor("new:")));
+        assert_eq!(
+            super::plan(None, &[want(&["clock"], None, &[])]).cursor,
+            None
+        );
+    }
+
+    /// `added` holds what arrived since the last plan, and forgets what was dropped again.
+    #[test]
+    fn wants_track_added_channels() {
+        let mut w = Want::default();
+        w.update(vec!["a".into(), "b".into()], None);
+        assert_eq!(w.added, vec!["a", "b"]);
+        w.added.clear();
+        w.update(vec!["b".into(), "c".into()], None);
+        assert_eq!(w.added, vec!["c"]);
+        w.update(vec!["b".into()], None);
+        assert!(w.added.is_empty());
+    }
+
+    /// A tab shows each message of its channels once, in order, whatever the leader replays.
+    #[test]
+    fn drops_what_a_tab_already_has() {
+        let mut mine = Some(cursor("e:orders=5"));
+        assert!(!fresh(&mut mine, "orders", &cursor("e:orders=5,prices=1")));
+        assert!(fresh(&mut mine, "orders", &cursor("e:orders=6,prices=1")));
+        assert!(!fresh(&mut mine, "orders", &cursor("e:orders=6,prices=2")));
+        assert!(fresh(&mut mine, "prices", &cursor("e:orders=6,prices=2")));
+        assert_eq!(mine, Some(cursor("e:orders=6,prices=2")));
+        // A new history: everything in it is new.
+        assert!(fresh(&mut mine, "orders", &cursor("f:orders=1")));
+        assert_eq!(mine, Some(cursor("f:orders=1")));
+    }
+}
