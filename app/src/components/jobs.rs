@@ -49,6 +49,7 @@ fn JobProgress(job: JobStarted) -> impl IntoView {
             <div
                 class="bar"
                 role="progressbar"
+                aria-label="Job progress"
                 aria-valuemin="0"
                 aria-valuemax="100"
                 aria-valuenow=percent

@@ -2,6 +2,7 @@
 //! events into it (see `pages::dashboard`).
 
 mod connection_badge;
+mod fixed;
 mod jobs;
 mod notifications;
 mod orders;
@@ -12,6 +13,7 @@ mod status_badge;
 mod version_banner;
 
 pub use connection_badge::ConnectionBadge;
+pub use fixed::fixed;
 pub use jobs::JobDemo;
 pub use notifications::{NotificationBell, SendNotificationForm, Toasts};
 pub use orders::{OrderForm, OrderTable};

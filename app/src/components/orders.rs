@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::{
     actions::{PlaceOrder, SetOrderStatus, failure},
+    components::fixed,
     events::{Order, OrderStatus, Side},
 };
 
@@ -83,7 +84,7 @@ fn OrderRow(order: Order, mine: bool, set_status: ServerAction<SetOrderStatus>) 
                 {format!("{:?}", order.side).to_lowercase()}
             </td>
             <td class="num">{order.quantity}</td>
-            <td class="num">{format!("{:.2}", order.price)}</td>
+            <td class="num">{fixed(order.price, 2, false)}</td>
             <td><span class=format!("pill pill-{status}")>{status.clone()}</span></td>
             <td class="muted">{order.owner}</td>
             <td class="actions">

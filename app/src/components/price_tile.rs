@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::Sparkline;
+use super::{Sparkline, fixed};
 use crate::events::PriceTick;
 
 #[component]
@@ -26,11 +26,11 @@ pub fn PriceTile(
             <header class="card-header">
                 <h2 data-testid="symbol">{label}</h2>
                 <span class="change" data-direction=direction>
-                    {move || format!("{:+.2}", change())}
+                    {move || fixed(change(), 2, true)}
                 </span>
             </header>
-            <p class="price" data-testid="price" data-direction=direction>
-                {move || latest().map(|t| format!("{:.2}", t.price)).unwrap_or_else(|| "—".into())}
+            <p class="price" data-testid="price" data-direction=direction aria-live="polite" aria-atomic="true">
+                {move || latest().map(|t| fixed(t.price, 2, false)).unwrap_or_else(|| "—".into())}
             </p>
             <Sparkline values/>
         </section>

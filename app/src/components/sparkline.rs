@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use super::fixed;
+
 const WIDTH: f64 = 240.0;
 const HEIGHT: f64 = 56.0;
 
@@ -22,7 +24,7 @@ pub fn points(values: &[f64]) -> String {
             let x = i as f64 * step;
             // Two pixels of margin so the stroke is not clipped.
             let y = 2.0 + (HEIGHT - 4.0) * (1.0 - (v - min) / span);
-            format!("{x:.1},{y:.1}")
+            format!("{},{}", fixed(x, 1, false), fixed(y, 1, false))
         })
         .collect::<Vec<_>>()
         .join(" ")

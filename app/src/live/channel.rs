@@ -82,15 +82,12 @@ fn subscribe<T: LiveEvent>(channel: String, cursor: &str, on_event: impl Fn(T) +
 
     #[cfg(feature = "hydrate")]
     let listener = {
-        let deliver =
-            std::rc::Rc::new(move |data: &serde_json::Value| {
-                match serde_json::from_value::<T>(data.clone()) {
-                    Ok(event) => on_event(event),
-                    Err(err) => {
-                        leptos::logging::warn!("skipping a {} that does not decode: {err}", T::NAME)
-                    }
-                }
-            });
+        let deliver = std::rc::Rc::new(move |data: &str| match serde_json::from_str::<T>(data) {
+            Ok(event) => on_event(event),
+            Err(err) => {
+                leptos::logging::warn!("skipping a {} that does not decode: {err}", T::NAME)
+            }
+        });
         connection.listen(&channel, T::NAME, deliver)
     };
     #[cfg(not(feature = "hydrate"))]

@@ -142,7 +142,7 @@ impl LiveConnection {
         &self,
         channel: &str,
         event: &'static str,
-        deliver: std::rc::Rc<dyn Fn(&serde_json::Value)>,
+        deliver: std::rc::Rc<dyn Fn(&str)>,
     ) -> u64 {
         client::listen(*self, channel, event, deliver)
     }
@@ -168,7 +168,7 @@ mod client {
 
     use super::LiveConnection;
     use crate::{
-        events::{Envelope, Hello, LiveEvent, Resync},
+        events::{Hello, LiveEvent, Resync},
         live::{
             StreamInfo, StreamStatus, backoff,
             cursor::Cursor,
@@ -186,7 +186,7 @@ mod client {
     const TOO_MANY_RETRY_MS: u64 = 30_000;
 
     /// Called with the `data` of every matching event.
-    pub(super) type Deliver = Rc<dyn Fn(&serde_json::Value)>;
+    pub(super) type Deliver = Rc<dyn Fn(&str)>;
 
     pub(super) struct Listener {
         pub id: u64,
@@ -405,9 +405,9 @@ mod client {
         connection.client.update_value(|c| {
             c.attempt = 0;
             c.refused = None;
-            c.reading = None;
         });
-        queue_plan(connection);
+        // At once, even while a retry is scheduled: a fresh first attempt.
+        reopen_now(connection);
     }
 
     fn role(connection: LiveConnection) -> Role {
@@ -848,14 +848,14 @@ mod client {
             }
             return;
         }
-        let envelope = if event == Resync::NAME {
-            serde_json::from_str::<Resync>(&data).map(|r| Envelope {
-                channel: r.channel,
-                data: serde_json::Value::Null,
-            })
-        } else {
-            serde_json::from_str::<Envelope<serde_json::Value>>(&data)
-        };
+        // The event's own JSON stays text here: each listener decodes it into its type.
+        #[derive(serde::Deserialize)]
+        struct Envelope<'a> {
+            channel: String,
+            #[serde(borrow)]
+            data: Option<&'a serde_json::value::RawValue>,
+        }
+        let envelope = serde_json::from_str::<Envelope>(&data);
         let envelope = match envelope {
             Ok(envelope) => envelope,
             Err(err) => {
@@ -885,8 +885,9 @@ mod client {
                 .map(|l| l.deliver.clone())
                 .collect()
         });
+        let data = envelope.data.map_or("null", |d| d.get());
         for deliver in targets {
-            deliver(&envelope.data);
+            deliver(data);
         }
     }
 }

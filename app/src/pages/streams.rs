@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    components::ConnectionBadge,
+    components::{ConnectionBadge, fixed},
     events::{ServerTime, StreamStats, channels},
     live::use_channel,
 };
@@ -54,7 +54,7 @@ pub fn Streams() -> impl IntoView {
                     r.iter().skip(r.len().saturating_sub(2)).cloned().collect();
                 events_per_second(&newest)
             })
-            .map_or_else(|| "—".to_string(), |r| format!("{r:.1}"))
+            .map_or_else(|| "—".to_string(), |r| fixed(r, 1, false))
     };
     let subscribers = move || {
         let rows: Vec<(String, usize)> = latest().subscribers.into_iter().collect();
