@@ -78,7 +78,7 @@ pub fn use_channel_events<T: LiveEvent>(
 
 fn subscribe<T: LiveEvent>(channel: String, cursor: &str, on_event: impl Fn(T) + 'static) {
     let connection = use_live_connection();
-    connection.want_from(&channel, cursor);
+    connection.want(&channel, cursor);
 
     #[cfg(feature = "hydrate")]
     let listener = {

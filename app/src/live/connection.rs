@@ -108,20 +108,16 @@ impl LiveConnection {
         client::reconnect(*self);
     }
 
-    /// Counts one more user of `channel` until [`release`](Self::release).
-    pub(crate) fn want(&self, channel: &str) {
-        self.wanted
-            .update(|w| *w.entry(channel.to_string()).or_default() += 1);
-    }
-
-    /// Like [`want`](Self::want), starting after `cursor` (a cursor text the server handed
-    /// out, e.g. a job's) when this tab has no position in `channel` yet.
-    pub(crate) fn want_from(&self, channel: &str, cursor: &str) {
+    /// Counts one more user of `channel` until [`release`](Self::release). A non-empty
+    /// `cursor` (a cursor text the server handed out, e.g. a job's) is where the tab starts
+    /// when it has no position in `channel` yet.
+    pub(crate) fn want(&self, channel: &str, cursor: &str) {
         #[cfg(feature = "hydrate")]
         client::start_at(*self, channel, cursor);
         #[cfg(not(feature = "hydrate"))]
         let _ = cursor;
-        self.want(channel);
+        self.wanted
+            .update(|w| *w.entry(channel.to_string()).or_default() += 1);
     }
 
     pub(crate) fn release(&self, channel: &str) {
@@ -250,6 +246,14 @@ mod client {
         stream_status: Option<StreamStatus>,
         /// Kept alive as long as the browser may call them.
         callbacks: Vec<Closure<dyn FnMut(JsValue)>>,
+    }
+
+    impl Client {
+        /// The stream that serves this tab and every known peer.
+        fn plan(&self) -> share::Plan {
+            let peers = self.peers.values().map(|p| &p.want);
+            share::plan(self.seen.as_ref(), std::iter::once(&self.own).chain(peers))
+        }
     }
 
     /// Joins the tabs of this browser (or reads alone where that is not possible).
@@ -522,10 +526,7 @@ mod client {
             return;
         }
         let (plan, open, waiting, refused) = connection.client.with_value(|c| {
-            let plan = share::plan(
-                c.seen.as_ref(),
-                std::iter::once(&c.own).chain(c.peers.values().map(|p| &p.want)),
-            );
+            let plan = c.plan();
             let open = c.reading.as_ref().map(|r| r.channels.clone());
             (plan, open, c.timer.is_some(), c.refused.clone())
         });
@@ -813,12 +814,7 @@ mod client {
         if role(connection) == Role::Follower {
             return;
         }
-        let plan = connection.client.with_value(|c| {
-            share::plan(
-                c.seen.as_ref(),
-                std::iter::once(&c.own).chain(c.peers.values().map(|p| &p.want)),
-            )
-        });
+        let plan = connection.client.with_value(Client::plan);
         if plan.channels.is_empty() {
             close(connection);
             set_status(connection, StreamStatus::Closed, Vec::new());
