@@ -20,7 +20,7 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
-    components::{A, Route, Router, Routes},
+    components::{A, FlatRoutes, Route, Router},
     path,
 };
 
@@ -68,13 +68,13 @@ pub fn App() -> impl IntoView {
             </header>
             <components::VersionBanner/>
             <main>
-                <Routes fallback=pages::NotFound>
+                <FlatRoutes fallback=pages::NotFound>
                     // Async: the server waits for the snapshot, so the HTML holds the data
                     // even for clients without JavaScript.
                     <Route path=path!("/") view=pages::Dashboard ssr=SsrMode::Async/>
                     <Route path=path!("/streams") view=pages::Streams/>
                     <Route path=path!("/about") view=pages::About/>
-                </Routes>
+                </FlatRoutes>
             </main>
         </Router>
     }

@@ -422,6 +422,30 @@ async fn server_functions_answer_with_typed_errors() {
     let (status, reason) = error(invalid).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(reason.starts_with("symbol:"), "{reason}");
+    // Quantity and price travel as typed: what is not a number gets its field's rule.
+    for (field, typed) in [("quantity", "ten"), ("price", "1,5"), ("price", "")] {
+        let mut form = form.map(|(k, v)| (k, if k == field { typed } else { v }));
+        form[0].1 = "ACME";
+        let refused = alice.post(app.url(place)).form(&form).send().await.unwrap();
+        let (status, reason) = error(refused).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}={typed:?}"
+        );
+        assert!(reason.starts_with(&format!("{field}:")), "{reason}");
+    }
+    let typed = [
+        ("symbol", "ACME"),
+        ("side", "sell"),
+        ("quantity", " 3 "),
+        ("price", "12.50 "),
+    ];
+    let order: serde_json::Value = json(alice.post(app.url(place)).form(&typed)).await;
+    assert_eq!(
+        (order["quantity"].as_u64(), order["price"].as_f64()),
+        (Some(3), Some(12.5))
+    );
     let garbled = alice
         .post(app.url(place))
         .form(&[("symbol", "ACME")])

@@ -114,29 +114,20 @@ pub fn OrderForm(on_placed: Callback<Order>) -> impl IntoView {
     let side = RwSignal::new(Side::Buy);
     let quantity = RwSignal::new("10".to_string());
     let price = RwSignal::new("100.00".to_string());
-    let invalid = RwSignal::new(None::<String>);
 
     Effect::new(move |_| {
         if let Some(Ok(order)) = place.value().get() {
             on_placed.run(order);
         }
     });
-    let failed = move || invalid.get().or_else(|| failure(place));
+    let failed = move || failure(place);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let (Ok(quantity), Ok(price)) = (
-            quantity.get_untracked().trim().parse::<u32>(),
-            price.get_untracked().trim().parse::<f64>(),
-        ) else {
-            invalid.set(Some("quantity and price must be numbers".into()));
-            return;
-        };
-        invalid.set(None);
         place.dispatch(PlaceOrder {
             symbol: symbol.get_untracked().trim().to_uppercase(),
             side: side.get_untracked(),
-            quantity,
-            price,
+            quantity: quantity.get_untracked(),
+            price: price.get_untracked(),
         });
     };
     view! {

@@ -6,6 +6,8 @@ use super::fixed;
 
 const WIDTH: f64 = 240.0;
 const HEIGHT: f64 = 56.0;
+/// `0 0 WIDTH HEIGHT`, written out: formatting the floats would pull float `Display` into the wasm.
+const VIEW_BOX: &str = "0 0 240 56";
 
 /// The polyline points for `values` scaled into the viewBox (flat line when all are equal).
 pub fn points(values: &[f64]) -> String {
@@ -35,7 +37,7 @@ pub fn Sparkline(#[prop(into)] values: Signal<Vec<f64>>) -> impl IntoView {
     view! {
         <svg
             class="sparkline"
-            viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+            viewBox=VIEW_BOX
             preserveAspectRatio="none"
             aria-hidden="true"
         >
@@ -54,5 +56,6 @@ mod tests {
         assert_eq!(points(&[1.0]), "");
         assert_eq!(points(&[1.0, 3.0]), "0.0,54.0 240.0,2.0");
         assert_eq!(points(&[5.0, 5.0, 5.0]), "0.0,54.0 120.0,54.0 240.0,54.0");
+        assert_eq!(VIEW_BOX, format!("0 0 {WIDTH} {HEIGHT}"));
     }
 }
