@@ -119,6 +119,16 @@ pub enum Side {
     Sell,
 }
 
+impl Side {
+    /// The wire name (`buy`, `sell`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Buy => "buy",
+            Self::Sell => "sell",
+        }
+    }
+}
+
 /// Where an order is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -126,6 +136,17 @@ pub enum OrderStatus {
     Open,
     Filled,
     Cancelled,
+}
+
+impl OrderStatus {
+    /// The wire name (`open`, `filled`, `cancelled`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Filled => "filled",
+            Self::Cancelled => "cancelled",
+        }
+    }
 }
 
 /// An order in the demo order book.
@@ -252,6 +273,25 @@ impl LiveEvent for StreamStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The names the UI shows are the wire names.
+    #[test]
+    fn enum_names_match_the_wire() {
+        for side in [Side::Buy, Side::Sell] {
+            assert_eq!(
+                serde_json::to_string(&side).unwrap(),
+                format!("\"{}\"", side.as_str())
+            );
+        }
+        for status in [
+            OrderStatus::Open,
+            OrderStatus::Filled,
+            OrderStatus::Cancelled,
+        ] {
+            let wire = serde_json::to_string(&status).unwrap();
+            assert_eq!(wire, format!("\"{}\"", status.as_str()));
+        }
+    }
 
     /// A tick survives the JSON round trip the stream puts it through.
     #[test]

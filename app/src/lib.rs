@@ -17,7 +17,6 @@ pub mod live;
 pub mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
     components::{A, FlatRoutes, Route, Router},
@@ -34,9 +33,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                // One title and one stylesheet for every page, written here rather than with
+                // leptos_meta (add it back for per-page titles; it costs ~5 KB of brotli wasm).
+                // `cargo leptos watch` finds the stylesheet by its href to swap it on a change.
+                <title>"leptos-live"</title>
+                <link rel="stylesheet" href="/pkg/leptos-live.css"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <MetaTags/>
             </head>
             <body>
                 <App/>
@@ -48,12 +51,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The application: navigation plus one route per page.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     live::provide_live_connection();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/leptos-live.css"/>
-        <Title text="leptos-live"/>
         <Router>
             <header class="topbar">
                 <a class="brand" href="/">

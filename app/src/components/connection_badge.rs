@@ -12,11 +12,16 @@ pub fn ConnectionBadge() -> impl IntoView {
     view! {
         <div class="connection">
             <StatusBadge/>
-            <Show when=offline>
-                <button class="link-button" on:click=move |_| connection.reconnect()>
-                    "Reconnect now"
-                </button>
-            </Show>
+            {move || {
+                offline()
+                    .then(|| {
+                        view! {
+                            <button class="link-button" on:click=move |_| connection.reconnect()>
+                                "Reconnect now"
+                            </button>
+                        }
+                    })
+            }}
         </div>
     }
     .into_any()

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::Failure;
 use crate::{
     actions::{StartJob, failure},
     events::{JobComplete, JobStarted, Progress},
@@ -22,9 +23,7 @@ pub fn JobDemo() -> impl IntoView {
                 }>"Start a job"</button>
             </header>
             {move || job().map(|job| view! { <JobProgress job/> })}
-            <Show when=move || failed().is_some()>
-                <p class="error" role="alert">{failed}</p>
-            </Show>
+            <Failure reason=Signal::derive(failed)/>
         </section>
     }
     .into_any()

@@ -2,6 +2,7 @@
 //! events into it (see `pages::dashboard`).
 
 mod connection_badge;
+mod failure;
 mod fixed;
 mod jobs;
 mod notifications;
@@ -13,6 +14,7 @@ mod status_badge;
 mod version_banner;
 
 pub use connection_badge::ConnectionBadge;
+pub use failure::Failure;
 pub use fixed::fixed;
 pub use jobs::JobDemo;
 pub use notifications::{NotificationBell, SendNotificationForm, Toasts};

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::Failure;
 use crate::{
     actions::{SendNotification, failure},
     events::Notification,
@@ -29,28 +30,43 @@ pub fn NotificationBell(
                 <svg viewBox="0 0 24 24" aria-hidden="true">
                     <path d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5-6.71V3a2 2 0 1 0-4 0v1.29A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2Z"></path>
                 </svg>
-                <Show when=move || { unread.get() > 0 }>
-                    <span class="count" data-testid="unread">{move || unread.get()}</span>
-                </Show>
+                {move || {
+                    let unread = unread.get();
+                    (unread > 0).then(|| view! { <span class="count" data-testid="unread">{unread}</span> })
+                }}
             </button>
-            <Show when=move || open.get()>
+            {move || {
+                open.get()
+                    .then(|| {
+                        view! {
                 <div class="dropdown" data-testid="notification-list">
-                    <For
-                        each=move || notifications.get().into_iter().rev()
-                        key=|n| n.id
-                        let(n)
-                    >
-                        <div class="note">
-                            <strong>{n.title}</strong>
-                            <span class="muted">" from " {n.from}</span>
-                            <p>{n.body}</p>
-                        </div>
-                    </For>
-                    <Show when=move || notifications.with(Vec::is_empty)>
-                        <p class="muted">"Nothing yet."</p>
-                    </Show>
+                    // Read-only rows, rebuilt in place: no keyed diff needed (and none compiled).
+                    {move || {
+                        notifications
+                            .get()
+                            .into_iter()
+                            .rev()
+                            .map(|n| {
+                                view! {
+                                    <div class="note">
+                                        <strong>{n.title}</strong>
+                                        <span class="muted">" from " {n.from}</span>
+                                        <p>{n.body}</p>
+                                    </div>
+                                }
+                                    .into_any()
+                            })
+                            .collect::<Vec<_>>()
+                    }}
+                    {move || {
+                        notifications
+                            .with(Vec::is_empty)
+                            .then(|| view! { <p class="muted">"Nothing yet."</p> })
+                    }}
                 </div>
-            </Show>
+                        }
+                    })
+            }}
         </div>
     }
     .into_any()
@@ -106,12 +122,8 @@ pub fn SendNotificationForm() -> impl IntoView {
             <button type="submit" disabled=send.pending()>
                 {move || if send.pending().get() { "Sending…" } else { "Send" }}
             </button>
-            <Show when=sent>
-                <p class="ok">"Sent."</p>
-            </Show>
-            <Show when=move || failed().is_some()>
-                <p class="error" role="alert">{failed}</p>
-            </Show>
+            {move || sent().then(|| view! { <p class="ok">"Sent."</p> })}
+            <Failure reason=Signal::derive(failed)/>
         </form>
     }
     .into_any()

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::Failure;
 use crate::{
     actions::{PlaceOrder, SetOrderStatus, failure},
     components::fixed,
@@ -23,9 +24,7 @@ pub fn OrderTable(
                 <h2>"Orders"</h2>
                 <span class="muted">{move || format!("{} shown", orders.with(Vec::len))}</span>
             </header>
-            <Show when=move || failed().is_some()>
-                <p class="error" role="alert">{failed}</p>
-            </Show>
+            <Failure reason=Signal::derive(failed)/>
             <div class="table-wrap">
                 <table>
                     <thead>
@@ -52,9 +51,11 @@ pub fn OrderTable(
                         </For>
                     </tbody>
                 </table>
-                <Show when=move || orders.with(Vec::is_empty)>
-                    <p class="muted empty">"No orders yet."</p>
-                </Show>
+                {move || {
+                    orders
+                        .with(Vec::is_empty)
+                        .then(|| view! { <p class="muted empty">"No orders yet."</p> })
+                }}
             </div>
         </section>
     }
@@ -64,7 +65,7 @@ pub fn OrderTable(
 #[component]
 fn OrderRow(order: Order, mine: bool, set_status: ServerAction<SetOrderStatus>) -> impl IntoView {
     let id = order.id;
-    let status = format!("{:?}", order.status).to_lowercase();
+    let status = order.status.as_str();
     let open = order.status == OrderStatus::Open;
     let can_settle = open && mine;
     let pending = set_status.pending();
@@ -75,31 +76,32 @@ fn OrderRow(order: Order, mine: bool, set_status: ServerAction<SetOrderStatus>) 
         <tr
             data-testid="order-row"
             data-order=id
-            data-status=status.clone()
+            data-status=status
             class=if open { "row-new" } else { "row-updated" }
         >
             <td>{id}</td>
             <td>{order.symbol}</td>
-            <td class=format!("side-{:?}", order.side).to_lowercase()>
-                {format!("{:?}", order.side).to_lowercase()}
-            </td>
+            <td class=format!("side-{}", order.side.as_str())>{order.side.as_str()}</td>
             <td class="num">{order.quantity}</td>
             <td class="num">{fixed(order.price, 2, false)}</td>
-            <td><span class=format!("pill pill-{status}")>{status.clone()}</span></td>
+            <td><span class=format!("pill pill-{status}")>{status}</span></td>
             <td class="muted">{order.owner}</td>
             <td class="actions">
-                <Show when=move || can_settle>
-                    <button disabled=pending on:click=move |_| change(OrderStatus::Filled)>
-                        "Fill"
-                    </button>
-                    <button
-                        class="secondary"
-                        disabled=pending
-                        on:click=move |_| change(OrderStatus::Cancelled)
-                    >
-                        "Cancel"
-                    </button>
-                </Show>
+                {can_settle
+                    .then(|| {
+                        view! {
+                            <button disabled=pending on:click=move |_| change(OrderStatus::Filled)>
+                                "Fill"
+                            </button>
+                            <button
+                                class="secondary"
+                                disabled=pending
+                                on:click=move |_| change(OrderStatus::Cancelled)
+                            >
+                                "Cancel"
+                            </button>
+                        }
+                    })}
             </td>
         </tr>
     }
@@ -124,7 +126,7 @@ pub fn OrderForm(on_placed: Callback<Order>) -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         place.dispatch(PlaceOrder {
-            symbol: symbol.get_untracked().trim().to_uppercase(),
+            symbol: symbol.get_untracked().trim().to_ascii_uppercase(),
             side: side.get_untracked(),
             quantity: quantity.get_untracked(),
             price: price.get_untracked(),
@@ -164,9 +166,7 @@ pub fn OrderForm(on_placed: Callback<Order>) -> impl IntoView {
             <button type="submit" disabled=place.pending()>
                 {move || if place.pending().get() { "Placing…" } else { "Place order" }}
             </button>
-            <Show when=move || failed().is_some()>
-                <p class="error" role="alert">{failed}</p>
-            </Show>
+            <Failure reason=Signal::derive(failed)/>
         </form>
     }
     .into_any()

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::Failure;
 use crate::actions::{SignIn, SignOut, failure};
 
 /// Shows who is signed in with a sign-out button, or buttons to sign in as a demo user.
@@ -37,9 +38,7 @@ pub fn SessionPanel(user: Option<String>, on_change: Callback<()>) -> impl IntoV
                     })}
                 }.into_any(),
             }}
-            <Show when=move || failed().is_some()>
-                <span class="error" role="alert">{failed}</span>
-            </Show>
+            <Failure reason=Signal::derive(failed)/>
         </div>
     }
     .into_any()

@@ -25,11 +25,15 @@ pub fn VersionBanner() -> impl IntoView {
         }
     });
     view! {
-        <Show when=move || new_build().is_some()>
-            <div class="banner" role="status" data-testid="new-version">
-                "A new version is available (" {move || new_build().unwrap_or_default()}
-                "); reloading…"
-            </div>
-        </Show>
+        {move || {
+            new_build()
+                .map(|build| {
+                    view! {
+                        <div class="banner" role="status" data-testid="new-version">
+                            "A new version is available (" {build} "); reloading…"
+                        </div>
+                    }
+                })
+        }}
     }
 }

@@ -88,7 +88,7 @@ fn DashboardView(snapshot: Snapshot, reload: Callback<()>) -> impl IntoView {
         });
     }
     let on_placed = Callback::new(move |order: Order| orders.update(|o| upsert_order(o, order)));
-    let symbols = move || ticks.with(|t| t.keys().cloned().collect::<Vec<_>>());
+    let symbols = Memo::new(move |_| ticks.with(|t| t.keys().cloned().collect::<Vec<_>>()));
     let signed_in = user.is_some();
 
     view! {
@@ -110,14 +110,24 @@ fn DashboardView(snapshot: Snapshot, reload: Callback<()>) -> impl IntoView {
                 </div>
             </div>
             <div class="grid prices">
-                <For each=symbols key=|s| s.clone() let(symbol)>
-                    <PriceTile
-                        symbol=symbol.clone()
-                        ticks=Signal::derive(move || {
-                            ticks.with(|t| t.get(&symbol).cloned().unwrap_or_default())
+                // Rebuilt only when the set of symbols changes (never, in the demo): no keyed
+                // diff needed for it.
+                {move || {
+                    symbols
+                        .get()
+                        .into_iter()
+                        .map(|symbol| {
+                            view! {
+                                <PriceTile
+                                    symbol=symbol.clone()
+                                    ticks=Signal::derive(move || {
+                                        ticks.with(|t| t.get(&symbol).cloned().unwrap_or_default())
+                                    })
+                                />
+                            }
                         })
-                    />
-                </For>
+                        .collect::<Vec<_>>()
+                }}
             </div>
             {if signed_in {
                 view! {

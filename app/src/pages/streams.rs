@@ -91,16 +91,21 @@ pub fn Streams() -> impl IntoView {
                 <table>
                     <thead><tr><th>"Channel"</th><th class="num">"Subscribers"</th></tr></thead>
                     <tbody>
-                        <For
-                            each=subscribers
-                            key=|entry| entry.clone()
-                            let(entry)
-                        >
-                            <tr data-testid="subscriber-row">
-                                <td>{entry.0}</td>
-                                <td class="num">{entry.1}</td>
-                            </tr>
-                        </For>
+                        // Read-only rows, rebuilt in place: no keyed diff needed.
+                        {move || {
+                            subscribers()
+                                .into_iter()
+                                .map(|(channel, count)| {
+                                    view! {
+                                        <tr data-testid="subscriber-row">
+                                            <td>{channel}</td>
+                                            <td class="num">{count}</td>
+                                        </tr>
+                                    }
+                                        .into_any()
+                                })
+                                .collect::<Vec<_>>()
+                        }}
                     </tbody>
                 </table>
             </section>
