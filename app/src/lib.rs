@@ -39,7 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <title>"leptos-live"</title>
                 <link rel="stylesheet" href="/pkg/leptos-live.css"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
             </head>
             <body>
                 <App/>

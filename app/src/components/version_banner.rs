@@ -9,7 +9,7 @@ use crate::live::use_live_connection;
 #[cfg(feature = "hydrate")]
 const RELOAD_AFTER_MS: u64 = 1_500;
 
-#[component]
+#[island]
 pub fn VersionBanner() -> impl IntoView {
     let connection = use_live_connection();
     let new_build = move || connection.new_build();

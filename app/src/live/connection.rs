@@ -35,8 +35,16 @@ pub struct LiveConnection {
     client: StoredValue<client::Client, LocalStorage>,
 }
 
-/// Creates the tab's connection and provides it as context. Call once, in `App`.
+/// Creates the page's connection and provides it as context. Call once, in `App`: on the
+/// server, where the whole page renders. In the browser only islands run, each hydrated on its
+/// own, so they share the tab's connection through [`use_live_connection`] instead.
 pub fn provide_live_connection() -> LiveConnection {
+    let connection = new_connection();
+    provide_context(connection);
+    connection
+}
+
+fn new_connection() -> LiveConnection {
     let connection = LiveConnection {
         wanted: RwSignal::new(BTreeMap::new()),
         status: RwSignal::new(StreamStatus::Connecting),
@@ -55,12 +63,25 @@ pub fn provide_live_connection() -> LiveConnection {
             client::ensure(connection, channels);
         });
     }
-    provide_context(connection);
     connection
 }
 
-/// The tab's connection (provided by `App`).
+/// The page's connection: `App`'s on the server; in the browser, the tab's one connection,
+/// created by the first island that asks, and kept for the life of the page.
 pub fn use_live_connection() -> LiveConnection {
+    #[cfg(feature = "hydrate")]
+    {
+        thread_local! {
+            // A root owner of its own: no island's disposal takes the signals with it.
+            static TAB: (Owner, LiveConnection) = {
+                let owner = Owner::new_root(None);
+                let connection = owner.with(new_connection);
+                (owner, connection)
+            };
+        }
+        TAB.with(|(_, connection)| *connection)
+    }
+    #[cfg(not(feature = "hydrate"))]
     expect_context::<LiveConnection>()
 }
 

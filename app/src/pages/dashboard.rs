@@ -1,15 +1,16 @@
 //! `/`: the live dashboard. The server renders it from a [`Snapshot`] (prices, orders, the
-//! user's notifications, the stream URL and cursor); the client hydrates from the same
-//! snapshot, subscribes from its cursor, and folds live events into the state. Folding is
-//! idempotent (upsert by id, skip what is not newer), so an event that is both in the snapshot
-//! and replayed shows once. A `resync` refetches the snapshot.
+//! user's notifications, the stream URL and cursor) into the [`LiveDashboard`] island, which
+//! the browser hydrates from the same snapshot (its prop): it subscribes from the snapshot's
+//! cursor and folds live events into the state. Folding is idempotent (upsert by id, skip what
+//! is not newer), so an event that is both in the snapshot and replayed shows once. A `resync`,
+//! or a sign-in or sign-out, fetches a fresh snapshot.
 
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
 use crate::{
-    actions::live_snapshot,
+    actions::{ActionError, live_snapshot},
     components::{
         ConnectionBadge, JobDemo, NotificationBell, OrderForm, OrderTable, PriceTile,
         SendNotificationForm, SessionPanel, Toasts,
@@ -26,30 +27,66 @@ const ORDERS_SHOWN: usize = 20;
 #[cfg(feature = "hydrate")]
 const TOAST_MS: u64 = 6_000;
 
+/// The page, rendered on the server only (the route is `SsrMode::Async`, so the HTML holds
+/// the snapshot even for clients without JavaScript).
 #[component]
 pub fn Dashboard() -> impl IntoView {
-    let connection = use_live_connection();
-    // Rendered on the server (the route is `SsrMode::Async`, so the HTML already holds it) and
-    // read back from the page on hydration; fetched again only after a resync or a sign-in.
-    let snapshot = Resource::new(move || connection.resyncs(), |_| live_snapshot());
-    // A sign-in or sign-out here: every tab of this browser reloads (the cookie is theirs too).
-    let reload = Callback::new(move |()| {
-        connection.session_changed();
-        snapshot.refetch();
-    });
+    let snapshot = Resource::new(|| (), |_| live_snapshot());
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading the dashboard…"</p> }>
             {move || Suspend::new(async move {
                 match snapshot.await {
-                    Ok(snapshot) => {
-                        connection.seed(&snapshot.stream);
-                        view! { <DashboardView snapshot reload/> }.into_any()
-                    }
-                    Err(err) => view! { <p class="error">{err.reason}</p> }.into_any(),
+                    Ok(snapshot) => view! { <LiveDashboard snapshot/> }.into_any(),
+                    Err(err) => view! { <Refused err/> }.into_any(),
                 }
             })}
         </Suspense>
     }
+}
+
+/// The dashboard as it runs in the browser, from `snapshot`; after a resync or a sign-in or
+/// sign-out it fetches a fresh one and renders from that.
+#[island]
+pub fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
+    let connection = use_live_connection();
+    let state = RwSignal::new(Ok::<_, ActionError>(snapshot));
+    // Only the newest request's answer is applied, whatever order they come back in.
+    let requests = StoredValue::new(0u64);
+    let refresh = move || {
+        requests.update_value(|n| *n += 1);
+        let request = requests.get_value();
+        leptos::task::spawn_local(async move {
+            let fresh = live_snapshot().await;
+            if requests.get_value() == request {
+                state.set(fresh);
+            }
+        });
+    };
+    // Runs in the browser only: the first run reads the count; each later one is a resync.
+    Effect::new(move |seen: Option<u64>| {
+        let resyncs = connection.resyncs();
+        if seen.is_some() {
+            refresh();
+        }
+        resyncs
+    });
+    // A sign-in or sign-out here: every tab of this browser refreshes (the cookie is theirs too).
+    let reload = Callback::new(move |()| {
+        connection.session_changed();
+        refresh();
+    });
+    move || match state.get() {
+        Ok(snapshot) => {
+            connection.seed(&snapshot.stream);
+            view! { <DashboardView snapshot reload/> }.into_any()
+        }
+        Err(err) => view! { <Refused err/> }.into_any(),
+    }
+}
+
+#[component]
+fn Refused(err: ActionError) -> impl IntoView {
+    view! { <p class="error">{err.reason}</p> }
 }
 
 #[component]

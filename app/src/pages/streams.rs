@@ -42,7 +42,8 @@ pub fn ServerClock() -> impl IntoView {
     }
 }
 
-#[component]
+/// The whole page is one island: all of it is live.
+#[island]
 pub fn Streams() -> impl IntoView {
     let stats = use_channel::<StreamStats>(channels::STATS);
     let latest = move || stats.latest.get().unwrap_or_default();
