@@ -51,15 +51,11 @@ impl FromServerFnError for ActionError {
     /// server, with that status rather than the framework's 500 for everything).
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         let err = match value {
-            ServerFnErrorErr::Request(_) => Self::new(
-                0,
-                "could not reach the server; check the connection and try again",
-            ),
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => Self::new(
-                400,
-                "the form could not be read; reload the page and try again",
-            ),
-            _ => Self::new(500, "something went wrong on the server; try again"),
+            ServerFnErrorErr::Request(_) => Self::new(0, UNREACHABLE),
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                Self::new(400, UNREADABLE)
+            }
+            _ => Self::new(500, SERVER_FAILED),
         };
         #[cfg(feature = "ssr")]
         let err = refused(err);
@@ -247,11 +243,96 @@ pub async fn start_job() -> Result<JobStarted, ActionError> {
     host.start_job(user).await.map_err(refused)
 }
 
-/// Why the action's last run failed, if it did (tracked).
-pub fn failure<S>(action: ServerAction<S>) -> Option<String>
+/// Runs server function `S` for the UI. In the browser: one `POST` to its path with its
+/// arguments URL-encoded, its answer (or refusal) read as JSON text; the request the
+/// framework's client makes, without its machinery for codecs, streams and redirects this app
+/// does not use (~10 KB of brotli wasm). On the server: the function's body.
+pub async fn call<S>(input: S) -> Result<S::Output, ActionError>
 where
-    S: leptos::server_fn::ServerFn<Error = ActionError> + Clone + Send + Sync + 'static,
-    S::Output: Clone + Send + Sync + 'static,
+    S: leptos::server_fn::ServerFn<Error = ActionError> + Serialize,
+    S::Output: DeserializeOwned,
+{
+    #[cfg(feature = "hydrate")]
+    {
+        browser::call(S::PATH, &input).await
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        input.run_body().await
+    }
+}
+
+/// An action that runs server function `S` (see [`call`]) when dispatched.
+pub fn action<S>() -> Action<S, Result<S::Output, ActionError>>
+where
+    S: leptos::server_fn::ServerFn<Error = ActionError> + Serialize + Clone + Send + Sync + 'static,
+    S::Output: DeserializeOwned + Send + Sync + 'static,
+{
+    Action::new_local(|input: &S| call(input.clone()))
+}
+
+/// Why the action's last run failed, if it did (tracked).
+pub fn failure<I, O>(action: Action<I, Result<O, ActionError>>) -> Option<String>
+where
+    I: Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
 {
     action.value().get().and_then(|r| r.err()).map(|e| e.reason)
+}
+
+const UNREACHABLE: &str = "could not reach the server; check the connection and try again";
+const UNREADABLE: &str = "the form could not be read; reload the page and try again";
+const SERVER_FAILED: &str = "something went wrong on the server; try again";
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use serde::{Serialize, de::DeserializeOwned};
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{Headers, RequestInit, Response};
+
+    use super::{ActionError, SERVER_FAILED, UNREACHABLE, UNREADABLE};
+
+    /// Only this part depends on the types: encoding the arguments, decoding the answer.
+    pub async fn call<I: Serialize, O: DeserializeOwned>(
+        path: &str,
+        input: &I,
+    ) -> Result<O, ActionError> {
+        let body = serde_qs::to_string(input).map_err(|_| ActionError::new(400, UNREADABLE))?;
+        let (status, text) = post(path, body).await?;
+        serde_json::from_str(&text).map_err(|_| ActionError::new(status, SERVER_FAILED))
+    }
+
+    /// The answer's status and body when it is a success; its refusal otherwise.
+    async fn post(path: &str, body: String) -> Result<(u16, String), ActionError> {
+        let unreachable = |_| ActionError::new(0, UNREACHABLE);
+        let headers = Headers::new().map_err(unreachable)?;
+        let _ = headers.set("content-type", "application/x-www-form-urlencoded");
+        let _ = headers.set("accept", "application/json");
+        let init = RequestInit::new();
+        init.set_method("POST");
+        init.set_headers(&headers);
+        init.set_body(&body.into());
+        let response: Response =
+            JsFuture::from(leptos::prelude::window().fetch_with_str_and_init(path, &init))
+                .await
+                .map_err(unreachable)?
+                .unchecked_into();
+        let status = response.status();
+        let text = match response.text() {
+            Ok(text) => JsFuture::from(text).await.map_err(unreachable)?,
+            Err(err) => return Err(unreachable(err)),
+        };
+        let text = text.as_string().unwrap_or_default();
+        if (200..300).contains(&status) {
+            return Ok((status, text));
+        }
+        // `{"status": …, "error": …}` from the action, or `{"error": …}` from a middleware.
+        let mut refusal = serde_json::from_str::<ActionError>(&text)
+            .unwrap_or_else(|_| ActionError::new(status, SERVER_FAILED));
+        if refusal.status == 0 {
+            refusal.status = status;
+        }
+        Err(refusal)
+    }
 }

@@ -4,14 +4,14 @@ use leptos::prelude::*;
 
 use super::Failure;
 use crate::{
-    actions::{StartJob, failure},
+    actions::{StartJob, action, failure},
     events::{JobComplete, JobStarted, Progress},
     live::use_channel_from,
 };
 
 #[component]
 pub fn JobDemo() -> impl IntoView {
-    let start = ServerAction::<StartJob>::new();
+    let start = action::<StartJob>();
     let job = move || start.value().get().and_then(|r| r.ok());
     let failed = move || failure(start);
     view! {

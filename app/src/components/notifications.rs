@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::Failure;
 use crate::{
-    actions::{SendNotification, failure},
+    actions::{SendNotification, action, failure},
     events::Notification,
 };
 
@@ -92,7 +92,7 @@ pub fn Toasts(toasts: RwSignal<Vec<Notification>>) -> impl IntoView {
 /// Sends a notification to one of the demo users.
 #[component]
 pub fn SendNotificationForm() -> impl IntoView {
-    let send = ServerAction::<SendNotification>::new();
+    let send = action::<SendNotification>();
     let to = RwSignal::new("bob".to_string());
     let title = RwSignal::new(String::new());
     let body = RwSignal::new(String::new());

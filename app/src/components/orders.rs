@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::Failure;
 use crate::{
-    actions::{PlaceOrder, SetOrderStatus, failure},
+    actions::{ActionError, PlaceOrder, SetOrderStatus, action, failure},
     components::fixed,
     events::{Order, OrderStatus, Side},
 };
@@ -16,7 +16,7 @@ pub fn OrderTable(
     #[prop(into)] orders: Signal<Vec<Order>>,
     #[prop(into)] user: String,
 ) -> impl IntoView {
-    let set_status = ServerAction::<SetOrderStatus>::new();
+    let set_status = action::<SetOrderStatus>();
     let failed = move || failure(set_status);
     view! {
         <section class="card orders" data-testid="orders">
@@ -63,7 +63,11 @@ pub fn OrderTable(
 }
 
 #[component]
-fn OrderRow(order: Order, mine: bool, set_status: ServerAction<SetOrderStatus>) -> impl IntoView {
+fn OrderRow(
+    order: Order,
+    mine: bool,
+    set_status: Action<SetOrderStatus, Result<Order, ActionError>>,
+) -> impl IntoView {
     let id = order.id;
     let status = order.status.as_str();
     let open = order.status == OrderStatus::Open;
@@ -111,7 +115,7 @@ fn OrderRow(order: Order, mine: bool, set_status: ServerAction<SetOrderStatus>) 
 /// Places an order; shows the server's reason when it is refused.
 #[component]
 pub fn OrderForm(on_placed: Callback<Order>) -> impl IntoView {
-    let place = ServerAction::<PlaceOrder>::new();
+    let place = action::<PlaceOrder>();
     let symbol = RwSignal::new("ACME".to_string());
     let side = RwSignal::new(Side::Buy);
     let quantity = RwSignal::new("10".to_string());

@@ -3,14 +3,14 @@
 use leptos::prelude::*;
 
 use super::Failure;
-use crate::actions::{SignIn, SignOut, failure};
+use crate::actions::{SignIn, SignOut, action, failure};
 
 /// Shows who is signed in with a sign-out button, or buttons to sign in as a demo user.
 /// `on_change` runs after either succeeds (the page then reloads its snapshot).
 #[component]
 pub fn SessionPanel(user: Option<String>, on_change: Callback<()>) -> impl IntoView {
-    let sign_in = ServerAction::<SignIn>::new();
-    let sign_out = ServerAction::<SignOut>::new();
+    let sign_in = action::<SignIn>();
+    let sign_out = action::<SignOut>();
     Effect::new(move |_| {
         if matches!(sign_in.value().get(), Some(Ok(())))
             || matches!(sign_out.value().get(), Some(Ok(())))

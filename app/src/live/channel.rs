@@ -1,26 +1,20 @@
-//! `use_channel::<T>(name)`: one event type on one channel, as signals.
+//! `use_channel::<T>(name)`: the newest event of one type on one channel, as a signal.
 //!
 //! The payload type is the very type the server publishes (`app::events`), decoded with serde;
 //! a frame that does not decode is logged and skipped. The subscription lives as long as the
 //! calling component: on unmount it is dropped (`on_cleanup`), and with it the channel when no
 //! other component needs it.
 
-use std::collections::VecDeque;
-
 use leptos::prelude::*;
 
 use super::{LiveConnection, StreamStatus, use_live_connection};
 use crate::events::LiveEvent;
 
-/// How many recent events [`Channel::recent`] keeps.
-pub const RECENT: usize = 50;
-
-/// Signals for one event type on one channel.
+/// The newest event of one type on one channel. (For a history, fold the events into state of
+/// your own with [`use_channel_events`], as the Streams page does with its two samples.)
 pub struct Channel<T: Send + Sync + 'static> {
     /// The newest event, if any arrived since mounting.
     pub latest: ReadSignal<Option<T>>,
-    /// The newest [`RECENT`] events, oldest first.
-    pub recent: ReadSignal<VecDeque<T>>,
     connection: LiveConnection,
 }
 
@@ -50,19 +44,11 @@ pub fn use_channel<T: LiveEvent>(channel: impl Into<String>) -> Channel<T> {
 /// those published before the component mounted.
 pub fn use_channel_from<T: LiveEvent>(channel: impl Into<String>, cursor: &str) -> Channel<T> {
     let (latest, set_latest) = signal(None::<T>);
-    let (recent, set_recent) = signal(VecDeque::<T>::new());
     subscribe::<T>(channel.into(), cursor, move |event: T| {
-        set_recent.update(|r| {
-            if r.len() == RECENT {
-                r.pop_front();
-            }
-            r.push_back(event.clone());
-        });
-        set_latest.set(Some(event));
+        set_latest.set(Some(event))
     });
     Channel {
         latest,
-        recent,
         connection: use_live_connection(),
     }
 }

@@ -175,7 +175,7 @@ impl LiveConnection {
 mod client {
     //! The browser half: leadership, the relay, the fetch reader, listeners and timers.
 
-    use std::{collections::BTreeMap, rc::Rc};
+    use std::rc::Rc;
 
     use js_sys::{Function, Promise, Reflect, Uint8Array};
     use leptos::{leptos_dom::helpers::TimeoutHandle, prelude::*};
@@ -224,6 +224,7 @@ mod client {
     }
 
     struct Peer {
+        tab: u64,
         want: Want,
         seen_ms: f64,
     }
@@ -250,8 +251,9 @@ mod client {
         own: Want,
         /// Position of the last message read or relayed, in every channel the stream had.
         seen: Option<Cursor>,
-        /// Other tabs' wishes, by tab id (kept by every tab, so a new leader knows them).
-        peers: BTreeMap<u64, Peer>,
+        /// Other tabs' wishes (kept by every tab, so a new leader knows them). A few tabs: a
+        /// list is enough, and smaller in the wasm than a map.
+        peers: Vec<Peer>,
         pub listeners: Vec<Listener>,
         next_id: u64,
         bus: Option<BroadcastChannel>,
@@ -272,7 +274,7 @@ mod client {
     impl Client {
         /// The stream that serves this tab and every known peer.
         fn plan(&self) -> share::Plan {
-            let peers = self.peers.values().map(|p| &p.want);
+            let peers = self.peers.iter().map(|p| &p.want);
             share::plan(self.seen.as_ref(), std::iter::once(&self.own).chain(peers))
         }
     }
@@ -341,7 +343,7 @@ mod client {
         let now = js_sys::Date::now();
         let dropped = connection.client.try_update_value(|c| {
             let before = c.peers.len();
-            c.peers.retain(|_, p| now - p.seen_ms < PEER_TIMEOUT_MS);
+            c.peers.retain(|p| now - p.seen_ms < PEER_TIMEOUT_MS);
             c.peers.len() != before
         });
         if dropped == Some(true) {
@@ -475,10 +477,16 @@ mod client {
                 let cursor = Cursor::parse(&cursor).ok().flatten();
                 let now = js_sys::Date::now();
                 connection.client.update_value(|c| {
-                    let peer = c.peers.entry(tab).or_insert_with(|| Peer {
-                        want: Want::default(),
-                        seen_ms: now,
+                    let known = c.peers.iter().position(|p| p.tab == tab);
+                    let index = known.unwrap_or_else(|| {
+                        c.peers.push(Peer {
+                            tab,
+                            want: Want::default(),
+                            seen_ms: now,
+                        });
+                        c.peers.len() - 1
                     });
+                    let peer = &mut c.peers[index];
                     peer.want.update(channels, cursor);
                     peer.seen_ms = now;
                 });
@@ -486,7 +494,7 @@ mod client {
             }
             Note::Bye { tab } => {
                 connection.client.update_value(|c| {
-                    c.peers.remove(&tab);
+                    c.peers.retain(|p| p.tab != tab);
                 });
                 queue_plan(connection);
             }
@@ -553,7 +561,7 @@ mod client {
         });
         connection.client.update_value(|c| {
             c.own.added.clear();
-            for peer in c.peers.values_mut() {
+            for peer in &mut c.peers {
                 peer.want.added.clear();
             }
         });

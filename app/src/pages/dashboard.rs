@@ -5,12 +5,10 @@
 //! is not newer), so an event that is both in the snapshot and replayed shows once. A `resync`,
 //! or a sign-in or sign-out, fetches a fresh snapshot.
 
-use std::collections::BTreeMap;
-
 use leptos::prelude::*;
 
 use crate::{
-    actions::{ActionError, live_snapshot},
+    actions::{ActionError, LiveSnapshot, call, live_snapshot},
     components::{
         ConnectionBadge, JobDemo, NotificationBell, OrderForm, OrderTable, PriceTile,
         SendNotificationForm, SessionPanel, Toasts,
@@ -56,7 +54,7 @@ pub fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
         requests.update_value(|n| *n += 1);
         let request = requests.get_value();
         leptos::task::spawn_local(async move {
-            let fresh = live_snapshot().await;
+            let fresh = call(LiveSnapshot {}).await;
             if requests.get_value() == request {
                 state.set(fresh);
             }
@@ -125,7 +123,8 @@ fn DashboardView(snapshot: Snapshot, reload: Callback<()>) -> impl IntoView {
         });
     }
     let on_placed = Callback::new(move |order: Order| orders.update(|o| upsert_order(o, order)));
-    let symbols = Memo::new(move |_| ticks.with(|t| t.keys().cloned().collect::<Vec<_>>()));
+    let symbols =
+        Memo::new(move |_| ticks.with(|t| t.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>()));
     let signed_in = user.is_some();
 
     view! {
@@ -158,7 +157,7 @@ fn DashboardView(snapshot: Snapshot, reload: Callback<()>) -> impl IntoView {
                                 <PriceTile
                                     symbol=symbol.clone()
                                     ticks=Signal::derive(move || {
-                                        ticks.with(|t| t.get(&symbol).cloned().unwrap_or_default())
+                                        ticks.with(|t| ticks_of(t, &symbol).to_vec())
                                     })
                                 />
                             }
@@ -211,9 +210,21 @@ fn show_toast(toasts: RwSignal<Vec<Notification>>, note: Notification) {
     let _ = id;
 }
 
+/// Ticks per symbol, by symbol; a handful of symbols: a sorted list is enough, and smaller in
+/// the wasm than a map.
+type Ticks = Vec<(String, Vec<PriceTick>)>;
+
+/// `symbol`'s ticks, oldest first.
+fn ticks_of<'a>(grouped: &'a Ticks, symbol: &str) -> &'a [PriceTick] {
+    grouped
+        .iter()
+        .find(|(s, _)| s == symbol)
+        .map_or(&[], |(_, ticks)| ticks)
+}
+
 /// Ticks per symbol, oldest first, at most [`SPARKLINE_POINTS`] each.
-fn group_ticks(ticks: Vec<PriceTick>) -> BTreeMap<String, Vec<PriceTick>> {
-    let mut grouped = BTreeMap::new();
+fn group_ticks(ticks: Vec<PriceTick>) -> Ticks {
+    let mut grouped = Ticks::new();
     for tick in ticks {
         push_tick(&mut grouped, tick);
     }
@@ -221,8 +232,15 @@ fn group_ticks(ticks: Vec<PriceTick>) -> BTreeMap<String, Vec<PriceTick>> {
 }
 
 /// Appends `tick` unless its symbol already has it or a newer one (a replayed duplicate).
-fn push_tick(grouped: &mut BTreeMap<String, Vec<PriceTick>>, tick: PriceTick) {
-    let ticks = grouped.entry(tick.symbol.clone()).or_default();
+fn push_tick(grouped: &mut Ticks, tick: PriceTick) {
+    let at = match grouped.binary_search_by(|(symbol, _)| symbol.as_str().cmp(&tick.symbol)) {
+        Ok(at) => at,
+        Err(at) => {
+            grouped.insert(at, (tick.symbol.clone(), Vec::new()));
+            at
+        }
+    };
+    let ticks = &mut grouped[at].1;
     if ticks.last().is_some_and(|last| last.at_ms >= tick.at_ms) {
         return;
     }
@@ -287,12 +305,16 @@ mod tests {
         let mut grouped = group_ticks(vec![tick("A", 1), tick("B", 1), tick("A", 2)]);
         push_tick(&mut grouped, tick("A", 2));
         push_tick(&mut grouped, tick("A", 1));
-        assert_eq!(grouped["A"].len(), 2);
+        assert_eq!(ticks_of(&grouped, "A").len(), 2);
+        assert_eq!(ticks_of(&grouped, "B").len(), 1);
         for at in 3..200 {
             push_tick(&mut grouped, tick("A", at));
         }
-        assert_eq!(grouped["A"].len(), SPARKLINE_POINTS);
-        assert_eq!(grouped["A"].last().unwrap().at_ms, 199);
+        assert_eq!(ticks_of(&grouped, "A").len(), SPARKLINE_POINTS);
+        assert_eq!(ticks_of(&grouped, "A").last().unwrap().at_ms, 199);
+        push_tick(&mut grouped, tick("0", 1));
+        let symbols: Vec<&str> = grouped.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(symbols, ["0", "A", "B"]);
     }
 
     /// Orders upsert by id, newest first; an older copy never overwrites a newer one.

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::{
     components::{ConnectionBadge, fixed},
     events::{ServerTime, StreamStats, channels},
-    live::use_channel,
+    live::{use_channel, use_channel_events},
 };
 
 /// Events per second between the two newest stats samples.
@@ -45,16 +45,20 @@ pub fn ServerClock() -> impl IntoView {
 /// The whole page is one island: all of it is live.
 #[island]
 pub fn Streams() -> impl IntoView {
-    let stats = use_channel::<StreamStats>(channels::STATS);
-    let latest = move || stats.latest.get().unwrap_or_default();
+    // The two newest samples: the rate is the difference between them.
+    let samples = RwSignal::new(Vec::<StreamStats>::new());
+    use_channel_events::<StreamStats>(channels::STATS, move |stats| {
+        samples.update(|s| {
+            s.push(stats);
+            if s.len() > 2 {
+                s.remove(0);
+            }
+        })
+    });
+    let latest = move || samples.with(|s| s.last().cloned().unwrap_or_default());
     let rate = move || {
-        stats
-            .recent
-            .with(|r| {
-                let newest: Vec<StreamStats> =
-                    r.iter().skip(r.len().saturating_sub(2)).cloned().collect();
-                events_per_second(&newest)
-            })
+        samples
+            .with(|s| events_per_second(s))
             .map_or_else(|| "—".to_string(), |r| fixed(r, 1, false))
     };
     let subscribers = move || {
