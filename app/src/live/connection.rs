@@ -23,8 +23,9 @@ use super::{StreamInfo, StreamStatus};
 /// Handle to the tab's stream connection (cheap to copy).
 #[derive(Clone, Copy)]
 pub struct LiveConnection {
-    /// Channel → number of mounted components that need it.
-    wanted: RwSignal<BTreeMap<String, usize>>,
+    /// Channel → number of mounted components that need it (`u64` like a cursor's positions:
+    /// one map type less in the wasm).
+    wanted: RwSignal<BTreeMap<String, u64>>,
     status: RwSignal<StreamStatus>,
     /// Set when a stream announces a build other than the one that rendered the page.
     new_build: RwSignal<Option<String>>,

@@ -83,9 +83,12 @@ pub struct Plan {
 /// The stream that serves `wants`, given the position `seen` of the last message relayed.
 pub fn plan<'a>(seen: Option<&Cursor>, wants: impl IntoIterator<Item = &'a Want>) -> Plan {
     let wants: Vec<&Want> = wants.into_iter().collect();
-    let mut channels: Vec<String> = wants.iter().flat_map(|w| w.channels.clone()).collect();
-    channels.sort();
-    channels.dedup();
+    let mut channels: Vec<String> = Vec::new();
+    for channel in wants.iter().flat_map(|w| &w.channels) {
+        if let Err(at) = channels.binary_search(channel) {
+            channels.insert(at, channel.clone());
+        }
+    }
     let epoch = seen.map(|c| c.epoch.clone()).or_else(|| {
         wants
             .iter()

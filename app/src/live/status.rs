@@ -3,7 +3,12 @@
 use serde::{Deserialize, Serialize};
 
 /// The state of the tab's stream connection, as the status badge shows it.
+///
+/// The leading tab relays it to the others as one string, `label[ detail]` (`live`,
+/// `reconnecting 3`, `too-many at most 1 per user`): a derived enum decoder would cost the
+/// wasm 1 KB brotli more.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum StreamStatus {
     /// Opening (the server render and hydration show this too).
     Connecting,
@@ -19,7 +24,7 @@ pub enum StreamStatus {
 }
 
 /// Why the server refused a stream (its status code), and what the client does about it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
     /// 401: a channel needs a signed-in user. Waits for a sign-in.
     SignedOut,
@@ -33,6 +38,13 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    const ALL: [Self; 4] = [
+        Self::SignedOut,
+        Self::Forbidden,
+        Self::TooMany,
+        Self::Rejected,
+    ];
+
     /// The refusal a response status means, if any (others are retried with backoff).
     pub fn from_status(status: u16) -> Option<Self> {
         match status {
@@ -92,6 +104,37 @@ impl StreamStatus {
     }
 }
 
+impl From<StreamStatus> for String {
+    fn from(status: StreamStatus) -> Self {
+        match status {
+            StreamStatus::Reconnecting(attempt) => format!("reconnecting {attempt}"),
+            StreamStatus::Refused(refusal, reason) => format!("{} {reason}", refusal.label()),
+            other => other.label().into(),
+        }
+    }
+}
+
+impl TryFrom<String> for StreamStatus {
+    type Error = &'static str;
+
+    fn try_from(wire: String) -> Result<Self, Self::Error> {
+        let (label, detail) = wire.split_once(' ').unwrap_or((&wire, ""));
+        if let Some(refusal) = Refusal::ALL.into_iter().find(|r| r.label() == label) {
+            return Ok(Self::Refused(refusal, detail.into()));
+        }
+        match label {
+            "connecting" => Ok(Self::Connecting),
+            "live" => Ok(Self::Live),
+            "closed" => Ok(Self::Closed),
+            "reconnecting" => detail
+                .parse()
+                .map(Self::Reconnecting)
+                .map_err(|_| "a reconnect attempt is a number"),
+            _ => Err("not a stream status"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +154,40 @@ mod tests {
         assert_eq!(refused.label(), "too-many");
         assert_eq!(refused.text(), "too many streams: at most 1 per user");
         assert!(refused.offline() && !StreamStatus::Live.offline());
+    }
+
+    /// Every state survives the trip to another tab; anything else is refused.
+    #[test]
+    fn relayed_as_one_string() {
+        let mut states = vec![
+            StreamStatus::Connecting,
+            StreamStatus::Live,
+            StreamStatus::Reconnecting(12),
+            StreamStatus::Closed,
+        ];
+        for refusal in Refusal::ALL {
+            states.push(StreamStatus::Refused(refusal, String::new()));
+            states.push(StreamStatus::Refused(refusal, "at most 1 per user".into()));
+        }
+        for status in states {
+            let wire = serde_json::to_string(&status).unwrap();
+            let back: StreamStatus = serde_json::from_str(&wire).unwrap();
+            assert_eq!(back, status, "{wire}");
+        }
+        let refused = StreamStatus::Refused(Refusal::TooMany, "a b".into());
+        assert_eq!(
+            serde_json::to_string(&refused).unwrap(),
+            r#""too-many a b""#
+        );
+        for bad in [
+            r#""""#,
+            r#""open""#,
+            r#""reconnecting""#,
+            r#""reconnecting x""#,
+            "3",
+        ] {
+            assert!(serde_json::from_str::<StreamStatus>(bad).is_err(), "{bad}");
+        }
     }
 
     /// Each client error maps to the state that says what to do; server errors are retried.

@@ -1,6 +1,6 @@
 //! `/`: the live dashboard. The server renders it from a [`Snapshot`] (prices, orders, the
 //! user's notifications, the stream URL and cursor) into the [`LiveDashboard`] island, which
-//! the browser hydrates from the same snapshot (its prop): it subscribes from the snapshot's
+//! the browser hydrates from the same snapshot (its prop, as JSON): it subscribes from the snapshot's
 //! cursor and folds live events into the state. Folding is idempotent (upsert by id, skip what
 //! is not newer), so an event that is both in the snapshot and replayed shows once. A `resync`,
 //! or a sign-in or sign-out, fetches a fresh snapshot.
@@ -34,7 +34,12 @@ pub fn Dashboard() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading the dashboard…"</p> }>
             {move || Suspend::new(async move {
                 match snapshot.await {
-                    Ok(snapshot) => view! { <LiveDashboard snapshot/> }.into_any(),
+                    Ok(snapshot) => {
+                        // Cannot fail (strings, numbers and lists); if it did, the island
+                        // would say the snapshot is unreadable.
+                        let snapshot = serde_json::to_string(&snapshot).unwrap_or_default();
+                        view! { <LiveDashboard snapshot/> }.into_any()
+                    }
                     Err(err) => view! { <Refused err/> }.into_any(),
                 }
             })}
@@ -44,10 +49,17 @@ pub fn Dashboard() -> impl IntoView {
 
 /// The dashboard as it runs in the browser, from `snapshot`; after a resync or a sign-in or
 /// sign-out it fetches a fresh one and renders from that.
+///
+/// `snapshot` is the [`Snapshot`] as JSON text: the browser serializes an island's props again
+/// when it hydrates, and a string keeps the snapshot's encoder (float formatting included, 4 KB
+/// brotli) out of the wasm.
 #[island]
-pub fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
+pub fn LiveDashboard(snapshot: String) -> impl IntoView {
     let connection = use_live_connection();
-    let state = RwSignal::new(Ok::<_, ActionError>(snapshot));
+    let state =
+        RwSignal::new(serde_json::from_str::<Snapshot>(&snapshot).map_err(|_| {
+            ActionError::new(500, "the dashboard could not be read; reload the page")
+        }));
     // Only the newest request's answer is applied, whatever order they come back in.
     let requests = StoredValue::new(0u64);
     let refresh = move || {
@@ -250,14 +262,15 @@ fn push_tick(grouped: &mut Ticks, tick: PriceTick) {
     }
 }
 
-/// Inserts or replaces `order` (newest first), unless what we hold is newer.
+/// Inserts or replaces `order` in `orders` (newest first, as the snapshot lists them), unless
+/// what we hold is newer. Inserting in place rather than sorting keeps a sort out of the wasm.
 fn upsert_order(orders: &mut Vec<Order>, order: Order) {
     match orders.iter_mut().find(|o| o.id == order.id) {
         Some(held) if held.updated_at_ms > order.updated_at_ms => {}
         Some(held) => *held = order,
         None => {
-            orders.push(order);
-            orders.sort_by_key(|o| std::cmp::Reverse(o.id));
+            let at = orders.partition_point(|o| o.id > order.id);
+            orders.insert(at, order);
             orders.truncate(ORDERS_SHOWN);
         }
     }
@@ -328,6 +341,25 @@ mod tests {
         upsert_order(&mut orders, order(2, 11, OrderStatus::Open));
         assert_eq!(orders.iter().map(|o| o.id).collect::<Vec<_>>(), vec![2, 1]);
         assert_eq!(orders[1].status, OrderStatus::Filled);
+    }
+
+    /// An order arriving late takes its place by id; only the newest are kept.
+    #[test]
+    fn orders_stay_newest_first_and_bounded() {
+        let mut orders = vec![];
+        for id in [5, 1, 3, 2, 4] {
+            upsert_order(&mut orders, order(id, 10, OrderStatus::Open));
+        }
+        assert_eq!(
+            orders.iter().map(|o| o.id).collect::<Vec<_>>(),
+            vec![5, 4, 3, 2, 1]
+        );
+        for id in 6..=(ORDERS_SHOWN as u64 + 5) {
+            upsert_order(&mut orders, order(id, 10, OrderStatus::Open));
+        }
+        assert_eq!(orders.len(), ORDERS_SHOWN);
+        assert_eq!(orders.first().map(|o| o.id), Some(ORDERS_SHOWN as u64 + 5));
+        assert_eq!(orders.last().map(|o| o.id), Some(6));
     }
 
     /// A notification seen twice is added once.

@@ -62,7 +62,7 @@ pub fn Streams() -> impl IntoView {
             .map_or_else(|| "—".to_string(), |r| fixed(r, 1, false))
     };
     let subscribers = move || {
-        let rows: Vec<(String, usize)> = latest().subscribers.into_iter().collect();
+        let rows: Vec<(String, u64)> = latest().subscribers.into_iter().collect();
         rows
     };
     let number = |label: &'static str, value: Signal<String>, id: &'static str| {

@@ -222,11 +222,11 @@ impl Stats {
     /// The counters as the JSON body of `GET /api/stats`: subscribers by channel *pattern*,
     /// so that nobody learns from it who is online or which jobs exist.
     pub fn snapshot(&self) -> StreamStats {
-        let mut subscribers: BTreeMap<String, usize> = BTreeMap::new();
+        let mut subscribers: BTreeMap<String, u64> = BTreeMap::new();
         let channels = {
             let per_channel = locked(&self.per_channel);
             for (pattern, n) in per_channel.values() {
-                *subscribers.entry(pattern.to_string()).or_default() += n;
+                *subscribers.entry(pattern.to_string()).or_default() += *n as u64;
             }
             per_channel.len()
         };
