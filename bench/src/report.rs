@@ -158,6 +158,14 @@ pub fn sizes(bytes: &[u8]) -> (u64, u64, u64) {
     (bytes.len() as u64, gz, br.len() as u64)
 }
 
+/// What the Redis rows mean, after the per-user table (where they differ).
+const REDIS_NOTE: &str = "**leptos-live-redis**: fan-out costs about the same as one process (one pub/sub message \
+per event per instance, then the in-memory path). Per-user channels pay per event for a Lua script on Redis and a \
+pub/sub message to *every* instance (one `PSUBSCRIBE` per instance, not a `SUBSCRIBE` per channel), so the three \
+processes sharing core 0 spend several times the CPU per delivery. Each instance is bounded by its own open-file \
+limit (`MAX_STREAMS`), so two instances hold twice as many streams; the generator's own limit (20,000 files) \
+cannot show more than one instance's worth here.";
+
 pub struct Report {
     pub scale: f64,
     pub rows: Vec<(Kind, Row)>,
@@ -308,6 +316,9 @@ Every event is {EVENT_BYTES} bytes of JSON carrying a sequence number and the pu
                 );
             }
             md.push('\n');
+            if pick == "personal" && self.rows.iter().any(|(k, _)| *k == Kind::LeptosLiveRedis) {
+                let _ = writeln!(md, "{REDIS_NOTE}\n");
+            }
         }
 
         let _ = writeln!(md, "## idle: 15,000 open streams, nothing published\n");
