@@ -187,3 +187,21 @@ test('the streams page shows live stats from the same hooks', async ({ page }) =
   const first = await clock.textContent();
   await expect(clock).not.toHaveText(first!, { timeout: 5_000 });
 });
+
+// The release build precompresses its assets (`--precompress`): the page's wasm arrives
+// compressed, and as brotli within the budget the README states ("Keeping the wasm small").
+test('the wasm arrives compressed, and is at most 200 KiB as brotli', async ({ page, request }) => {
+  const wasm = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('.wasm'));
+  await page.goto('/');
+  const response = await wasm;
+  // Browsers ask for brotli over HTTPS and on localhost; elsewhere they may get the gzip copy.
+  expect(['br', 'gzip']).toContain(response.headers()['content-encoding']);
+  const brotli = await request.get(new URL(response.url()).pathname, {
+    headers: { 'Accept-Encoding': 'br' },
+  });
+  expect(brotli.headers()['content-encoding']).toBe('br');
+  expect(brotli.headers()['vary']).toContain('accept-encoding');
+  const size = Number(brotli.headers()['content-length']);
+  expect(size).toBeGreaterThan(0);
+  expect(size, `wasm is ${size} bytes as brotli`).toBeLessThanOrEqual(200 * 1024);
+});

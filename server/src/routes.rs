@@ -10,6 +10,7 @@ use axum::{
     Router,
     body::Body,
     extract::{Request, State},
+    handler::Handler,
     http::{HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -59,7 +60,10 @@ pub fn app(state: AppState) -> Router {
             move || provide_context(host.clone()),
             move || shell(options.clone()),
         )
-        .fallback(file_and_error_handler::<AppState, _>(shell))
+        .fallback(
+            file_and_error_handler::<AppState, _>(shell)
+                .layer(middleware::map_response(vary_by_encoding)),
+        )
         // Layers run outside in: the origin check first (a cross-site write is refused before
         // its body is read), then the one body limit for every route.
         .layer(middleware::from_fn_with_state(state.clone(), limit_body))
@@ -106,6 +110,16 @@ async fn limit_body(State(state): State<AppState>, request: Request, next: Next)
     };
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// Static files are served as the release build precompressed them (`.br` / `.gz` beside each
+/// asset, chosen by `Accept-Encoding`), so their responses say they vary by it: a shared cache
+/// must not hand brotli to a client that did not ask for it.
+async fn vary_by_encoding(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    response
 }
 
 /// CORS for exactly the configured origins, with credentials (the session cookie).

@@ -139,3 +139,48 @@ async fn session_cookie_is_signed_and_http_only() {
         .unwrap();
     assert_eq!(unsigned["user"], serde_json::Value::Null);
 }
+
+/// Built assets go out as the release build precompressed them (`--precompress` writes a `.br`
+/// and a `.gz` beside each), chosen by `Accept-Encoding`, and every answer says it varies by it.
+#[tokio::test]
+async fn static_files_are_served_precompressed() {
+    let site = std::env::temp_dir().join(format!("leptos-live-site-{}", std::process::id()));
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    for (name, body) in [
+        ("app.wasm", "as built"),
+        ("app.wasm.br", "brotli"),
+        ("app.wasm.gz", "gzip"),
+    ] {
+        std::fs::write(site.join("pkg").join(name), body).unwrap();
+    }
+    let mut config = Config::for_tests();
+    config.leptos.site_root = site.to_string_lossy().into();
+    let app = spawn_app_with(config).await;
+
+    for (accept, encoding, body) in [
+        (Some("gzip, deflate, br"), Some("br"), "brotli"),
+        (Some("gzip, deflate"), Some("gzip"), "gzip"),
+        (None, None, "as built"),
+    ] {
+        let mut request = app.http.get(app.url("/pkg/app.wasm"));
+        if let Some(accept) = accept {
+            request = request.header(header::ACCEPT_ENCODING, accept);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{accept:?}");
+        let header_of = |name| {
+            response
+                .headers()
+                .get(name)
+                .map(|v: &header::HeaderValue| v.to_str().unwrap().to_string())
+        };
+        assert_eq!(header_of(header::CONTENT_ENCODING).as_deref(), encoding);
+        let vary = header_of(header::VARY).unwrap_or_default();
+        assert!(
+            vary.contains("accept-encoding"),
+            "{accept:?}: vary {vary:?}"
+        );
+        assert_eq!(response.text().await.unwrap(), body);
+    }
+    let _ = std::fs::remove_dir_all(&site);
+}
