@@ -9,6 +9,8 @@ const DOCS = path.join(__dirname, '..', '..', 'docs');
 
 test.skip(!process.env.UPDATE_SCREENSHOTS, 'set UPDATE_SCREENSHOTS=1 to refresh docs/*.png');
 
+// Screenshots are taken with `animations: 'disabled'`: a price that just changed direction is
+// shown in its final colour, not halfway through the transition.
 async function settle(page: Page) {
   await expect(page.getByTestId('status')).toHaveText('live');
   await page.waitForTimeout(1_500);
@@ -48,13 +50,13 @@ test('README screenshots', async ({ page, browser, baseURL }) => {
 
   await page.getByTestId('job').getByRole('button', { name: 'Start a job' }).click();
   await settle(page);
-  await page.screenshot({ path: path.join(DOCS, 'dashboard.png') });
+  await page.screenshot({ path: path.join(DOCS, 'dashboard.png'), animations: 'disabled' });
   await settle(bob);
-  await bob.screenshot({ path: path.join(DOCS, 'dashboard-dark.png') });
+  await bob.screenshot({ path: path.join(DOCS, 'dashboard-dark.png'), animations: 'disabled' });
   await dark.close();
 
   await page.goto('/streams');
   await expect(page.getByTestId('server-time')).toHaveText(/\d\d:\d\d:\d\d/);
   await settle(page);
-  await page.screenshot({ path: path.join(DOCS, 'streams.png') });
+  await page.screenshot({ path: path.join(DOCS, 'streams.png'), animations: 'disabled' });
 });
