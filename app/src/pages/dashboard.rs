@@ -1,7 +1,7 @@
 //! `/`: the live dashboard. The server renders it from a [`Snapshot`] (prices, orders, the
 //! user's notifications, the stream URL and cursor) into the [`LiveDashboard`] island, which
-//! the browser hydrates from the same snapshot (its prop, as JSON): it subscribes from the snapshot's
-//! cursor and folds live events into the state. Folding is idempotent (upsert by id, skip what
+//! the browser hydrates from the same snapshot (a JSON script beside it): it subscribes from
+//! the snapshot's cursor and folds live events into the state. Folding is idempotent (upsert by id, skip what
 //! is not newer), so an event that is both in the snapshot and replayed shows once. A `resync`,
 //! or a sign-in or sign-out, fetches a fresh snapshot.
 
@@ -35,10 +35,14 @@ pub fn Dashboard() -> impl IntoView {
             {move || Suspend::new(async move {
                 match snapshot.await {
                     Ok(snapshot) => {
-                        // Cannot fail (strings, numbers and lists); if it did, the island
-                        // would say the snapshot is unreadable.
-                        let snapshot = serde_json::to_string(&snapshot).unwrap_or_default();
-                        view! { <LiveDashboard snapshot/> }.into_any()
+                        let json = snapshot_script(&snapshot);
+                        // The island renders from it here, without a round trip through JSON.
+                        provide_context(snapshot);
+                        view! {
+                            <script type="application/json" id=SNAPSHOT_ID inner_html=json></script>
+                            <LiveDashboard/>
+                        }
+                            .into_any()
                     }
                     Err(err) => view! { <Refused err/> }.into_any(),
                 }
@@ -47,19 +51,40 @@ pub fn Dashboard() -> impl IntoView {
     }
 }
 
-/// The dashboard as it runs in the browser, from `snapshot`; after a resync or a sign-in or
-/// sign-out it fetches a fresh one and renders from that.
-///
-/// `snapshot` is the [`Snapshot`] as JSON text: the browser serializes an island's props again
-/// when it hydrates, and a string keeps the snapshot's encoder (float formatting included, 4 KB
-/// brotli) out of the wasm.
+/// The `id` of the `<script type="application/json">` that carries the snapshot to the browser.
+const SNAPSHOT_ID: &str = "live-snapshot";
+
+/// `snapshot` as the text of a JSON script element: every `<` escaped, so no string in it can
+/// close the element (`</script>`) or open a comment. Cannot fail (strings, numbers, lists);
+/// if it did, the island would say the snapshot is unreadable.
+fn snapshot_script(snapshot: &Snapshot) -> String {
+    serde_json::to_string(snapshot)
+        .unwrap_or_default()
+        .replace('<', "\\u003c")
+}
+
+/// The snapshot the island starts from: on the server the one [`Dashboard`] just fetched, in
+/// the browser the JSON it wrote beside the island. (Not a prop: the browser serializes an
+/// island's props again when it hydrates, which would put the snapshot's encoder, float
+/// formatting included, into the wasm; and JSON in an attribute is escaped twice.)
+fn initial_snapshot() -> Result<Snapshot, ActionError> {
+    #[cfg(not(feature = "hydrate"))]
+    let snapshot = use_context::<Snapshot>();
+    #[cfg(feature = "hydrate")]
+    let snapshot = document()
+        .get_element_by_id(SNAPSHOT_ID)
+        .and_then(|script| script.text_content())
+        .and_then(|json| serde_json::from_str(&json).ok());
+    snapshot
+        .ok_or_else(|| ActionError::new(500, "the dashboard could not be read; reload the page"))
+}
+
+/// The dashboard as it runs in the browser, from the page's snapshot; after a resync or a
+/// sign-in or sign-out it fetches a fresh one and renders from that.
 #[island]
-pub fn LiveDashboard(snapshot: String) -> impl IntoView {
+pub fn LiveDashboard() -> impl IntoView {
     let connection = use_live_connection();
-    let state =
-        RwSignal::new(serde_json::from_str::<Snapshot>(&snapshot).map_err(|_| {
-            ActionError::new(500, "the dashboard could not be read; reload the page")
-        }));
+    let state = RwSignal::new(initial_snapshot());
     // Only the newest request's answer is applied, whatever order they come back in.
     let requests = StoredValue::new(0u64);
     let refresh = move || {
@@ -377,5 +402,26 @@ mod tests {
         assert!(add_notification(&mut notes, note.clone()));
         assert!(!add_notification(&mut notes, note));
         assert_eq!(notes.len(), 1);
+    }
+
+    /// Whatever a user typed into a notification, the snapshot's script element holds no `<`
+    /// (so nothing can close it or open a comment) and decodes to the same snapshot.
+    #[test]
+    fn the_snapshot_script_cannot_be_closed_from_inside() {
+        let snapshot = Snapshot {
+            user: Some("alice".into()),
+            notifications: vec![Notification {
+                id: 1,
+                from: "bob".into(),
+                to: "alice".into(),
+                title: "</script><script>alert(1)</script>".into(),
+                body: "<!-- </SCRIPT > <".into(),
+                at_ms: 0,
+            }],
+            ..Snapshot::default()
+        };
+        let text = snapshot_script(&snapshot);
+        assert!(!text.contains('<'), "{text}");
+        assert_eq!(serde_json::from_str::<Snapshot>(&text).unwrap(), snapshot);
     }
 }
