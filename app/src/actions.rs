@@ -246,7 +246,7 @@ pub async fn start_job() -> Result<JobStarted, ActionError> {
 /// Runs server function `S` for the UI. In the browser: one `POST` to its path with its
 /// arguments URL-encoded, its answer (or refusal) read as JSON text; the request the
 /// framework's client makes, without its machinery for codecs, streams and redirects this app
-/// does not use (~10 KB of brotli wasm). On the server: the function's body.
+/// does not use (~8 KB of brotli wasm). On the server: the function's body.
 pub async fn call<S>(input: S) -> Result<S::Output, ActionError>
 where
     S: leptos::server_fn::ServerFn<Error = ActionError> + Serialize,
