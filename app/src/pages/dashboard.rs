@@ -1,9 +1,9 @@
 //! `/`: the live dashboard. The server renders it from a [`Snapshot`] (prices, orders, the
 //! user's notifications, the stream URL and cursor) into the [`LiveDashboard`] island, which
 //! the browser hydrates from the same snapshot (a JSON script beside it): it subscribes from
-//! the snapshot's cursor and folds live events into the state. Folding is idempotent (upsert by id, skip what
-//! is not newer), so an event that is both in the snapshot and replayed shows once. A `resync`,
-//! or a sign-in or sign-out, fetches a fresh snapshot.
+//! the snapshot's cursor and folds live events into the state. Folding is idempotent (upsert
+//! by id, skip what is not newer), so an event that is both in the snapshot and replayed shows
+//! once. A `resync`, or a sign-in or sign-out, fetches a fresh snapshot.
 
 use leptos::prelude::*;
 
