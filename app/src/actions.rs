@@ -13,8 +13,8 @@ use leptos::{
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
+use crate::events::Snapshot;
 use crate::events::{JobStarted, Notification, Order, OrderStatus, Side};
-use crate::live::Snapshot;
 
 /// Why a UI action failed: the HTTP status it was answered with and a one-line reason that
 /// says what to do, the same as the REST boundary's `{"error": …}` (causes stay in the
@@ -103,8 +103,8 @@ pub mod host {
     use std::{future::Future, pin::Pin, sync::Arc};
 
     use super::ActionError;
+    use crate::events::Snapshot;
     use crate::events::{JobStarted, NewOrder, Notification, Order, OrderStatus};
-    use crate::live::Snapshot;
 
     pub type Pending<T> = Pin<Box<dyn Future<Output = Result<T, ActionError>> + Send>>;
 

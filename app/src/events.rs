@@ -2,7 +2,8 @@
 //! event. The server publishes these types and the browser decodes the very same types, so a
 //! change here is a change on both sides.
 
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use leptos_live::LiveEvent;
+use serde::{Deserialize, Serialize};
 
 /// Channel names: what the server's hub publishes on and clients subscribe to.
 pub mod channels {
@@ -14,7 +15,7 @@ pub mod channels {
     /// The example channel of the README's "Add your own stream":
     /// [`ServerTime`](super::ServerTime) every second; anyone may listen.
     pub const CLOCK: &str = "clock";
-    /// [`StreamStats`](super::StreamStats) every second; anyone may listen.
+    /// [`StreamStats`](leptos_live::StreamStats) every second; anyone may listen.
     pub const STATS: &str = "stats";
     /// Pattern of each user's [`Notification`](super::Notification)s; only that user.
     pub const NOTIFICATIONS: &str = "users/:id/notifications";
@@ -39,50 +40,24 @@ pub const PRICES_STREAM: &str = "/api/prices/stream";
 pub const ORDERS_STREAM: &str = "/api/orders/stream";
 /// The signed-in user's notification stream.
 pub const NOTIFICATIONS_STREAM: &str = "/api/notifications/stream";
-/// The multiplexed stream: `?channels=a,b,c`.
-pub const MULTI_STREAM: &str = "/api/stream";
+/// The multiplexed stream: `?channels=a,b,c` (the engine's endpoint).
+pub const MULTI_STREAM: &str = leptos_live::STREAM_PATH;
 
-/// Live stream statistics as JSON ([`StreamStats`]).
+/// Live stream statistics as JSON ([`StreamStats`](leptos_live::StreamStats)).
 pub const STATS_URL: &str = "/api/stats";
 
-/// An event type that travels over a stream: its JSON is the SSE `data:` and `NAME` the `event:`.
-pub trait LiveEvent:
-    Serialize + DeserializeOwned + Clone + PartialEq + Send + Sync + 'static
-{
-    /// The SSE event name; plain ASCII without control characters.
-    const NAME: &'static str;
-}
-
-/// The first event of every stream (no `id`, so it does not move the client's cursor).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Hello {
-    /// This connection, to send back as `X-Connection-Id` so that the server can skip it
-    /// when it publishes the effects of this client's own requests.
-    pub connection: String,
-    /// The server's build; a client showing an older build reloads.
-    pub build: String,
-}
-
-impl LiveEvent for Hello {
-    const NAME: &'static str = "hello";
-}
-
-/// Sent instead of a silent gap when events of `channel` were lost for this client: reload
-/// that channel's snapshot.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Resync {
-    pub channel: String,
-}
-
-impl LiveEvent for Resync {
-    const NAME: &'static str = "resync";
-}
-
-/// The `data` of a multiplexed stream's frames: the channel and the event's own JSON.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Envelope<T> {
-    pub channel: String,
-    pub data: T,
+/// The state of the feeds when the server rendered the dashboard (or answered a refetch),
+/// with the position its stream resumes from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub user: Option<String>,
+    pub stream: leptos_live::StreamInfo,
+    /// Recent ticks per symbol, oldest first (for the sparklines).
+    pub prices: Vec<PriceTick>,
+    /// The newest orders, newest first.
+    pub orders: Vec<Order>,
+    /// The user's recent notifications, oldest first.
+    pub notifications: Vec<Notification>,
 }
 
 /// The server's clock (the README's "Add your own stream" example).
@@ -235,40 +210,6 @@ pub struct JobStarted {
     pub channel: String,
     /// Subscribe with this cursor to receive the job's events from its very first one.
     pub cursor: String,
-}
-
-/// The body of `GET /api/stats`, also published every second on [`channels::STATS`]
-/// (`event: stats`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct StreamStats {
-    /// When these numbers were read, in milliseconds since the Unix epoch.
-    #[serde(default)]
-    pub at_ms: u64,
-    /// Stream connections open right now, over every stream endpoint.
-    pub connections: usize,
-    /// Channels with at least one subscriber.
-    pub channels: usize,
-    /// Subscribers per channel *pattern* (`users/:id/notifications`, never a user's own
-    /// channel name, which would tell who is online); patterns without any are left out.
-    /// (`u64` like a cursor's positions: one map type less in the wasm.)
-    pub subscribers: std::collections::BTreeMap<String, u64>,
-    /// Events published since the server started.
-    pub published: u64,
-    /// Events sent from history to reconnecting clients.
-    pub replayed: u64,
-    /// `resync` events sent (a client's cursor was older than the history, or it lagged).
-    pub resynced: u64,
-    /// Streams refused by a limit (per user, per address, or in all) since the server started.
-    #[serde(default)]
-    pub refused: u64,
-    /// Server instances these numbers add up (several behind a load balancer share one hub
-    /// through Redis; the `stats` channel carries their sum, `GET /api/stats` one instance's).
-    #[serde(default)]
-    pub instances: usize,
-}
-
-impl LiveEvent for StreamStats {
-    const NAME: &'static str = "stats";
 }
 
 #[cfg(test)]

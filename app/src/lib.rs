@@ -2,7 +2,6 @@
 //! components and the wire types.
 //!
 //! - [`events`]: the wire contract: stream URLs, channel names, one serde type per event.
-//! - [`live`]: the client side of streams: one connection per tab, `use_channel`, status.
 //! - [`actions`]: the UI's actions as server functions (sign in, orders, notifications, jobs).
 //! - [`components`]: price tiles, sparkline, order table, notifications, badges, forms.
 //! - [`pages`]: the dashboard (`/`), streams (`/streams`), about (`/about`).
@@ -13,7 +12,6 @@
 pub mod actions;
 pub mod components;
 pub mod events;
-pub mod live;
 pub mod pages;
 
 use leptos::prelude::*;
@@ -51,7 +49,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The application: navigation plus one route per page.
 #[component]
 pub fn App() -> impl IntoView {
-    live::provide_live_connection();
+    leptos_live::provide_live_connection();
 
     view! {
         <Router>

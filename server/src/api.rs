@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use app::events::{Notification, Order, StreamStats};
+use app::events::{Notification, Order};
 use axum::{
     Json,
     extract::{Path, State},
     http::{HeaderMap, StatusCode, header},
 };
+use leptos_live::StreamStats;
 use serde::Serialize;
 
 use crate::{
@@ -20,8 +21,8 @@ use crate::{
         notifications::{NotifyError, SendNotification},
         orders::{NewOrder, OrderError, StatusChange},
     },
-    hub::ConnectionId,
 };
+use leptos_live::hub::ConnectionId;
 
 /// The stream connection a request comes from (`X-Connection-Id`, from the stream's `hello`),
 /// so that its effects are not echoed back to it, whichever instance holds that stream.

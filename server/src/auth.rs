@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use crate::{
     AppState,
     error::{ApiError, ApiJson},
-    hub::ConnectionId,
 };
+use leptos_live::hub::ConnectionId;
 
 /// The text a stream's `hello` carries for connection `id` of `user`: `c<id>` for an
 /// anonymous stream, `c<id>.<tag>` for a signed-in one, where the tag signs id and user with

@@ -15,11 +15,12 @@ use std::{
 };
 
 use ::redis::{AsyncCommands, Script, aio::ConnectionManager};
-use app::events::StreamStats;
+use leptos_live::StreamStats;
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
-use crate::{feeds::now_ms, hub::Hub};
+use crate::feeds::now_ms;
+use leptos_live::hub::Hub;
 
 /// How often the lease is renewed and this instance's stats written.
 pub const BEAT: Duration = Duration::from_secs(1);

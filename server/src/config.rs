@@ -35,11 +35,8 @@ use std::time::Duration;
 use axum_extra::extract::cookie::Key;
 use leptos::config::{LeptosOptions, get_configuration};
 
-use crate::{
-    client::TrustedProxies,
-    feeds::orders::OrderLimits,
-    hub::{Limits, StreamLimits},
-};
+use crate::{client::TrustedProxies, feeds::orders::OrderLimits};
+use leptos_live::hub::{Limits, StreamLimits};
 
 /// Everything the server reads at start-up.
 #[derive(Clone)]
@@ -121,7 +118,7 @@ impl Config {
                     )));
                 }
                 let prefix = var("REDIS_PREFIX").unwrap_or_else(|| "live".into());
-                if !crate::hub::cursor::is_token(prefix.trim()) {
+                if !leptos_live::cursor::is_token(prefix.trim()) {
                     return Err(ConfigError(
                         "REDIS_PREFIX: letters, digits, '-' and '_' only".into(),
                     ));

@@ -12,7 +12,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::hub::{HubError, Refused};
+use leptos_live::hub::{HubError, Refused};
 
 #[derive(Debug)]
 pub struct ApiError {

@@ -9,11 +9,12 @@ use app::{
         host::{Host, Pending},
     },
     events::{
-        JobStarted, MULTI_STREAM, NewOrder, Notification, Order, OrderStatus, PriceTick, channels,
+        JobStarted, MULTI_STREAM, NewOrder, Notification, Order, OrderStatus, PriceTick, Snapshot,
+        channels,
     },
-    live::{Snapshot, StreamInfo},
 };
 use axum::http::{HeaderMap, HeaderValue};
+use leptos_live::StreamInfo;
 
 use crate::{
     AppState, auth,
@@ -111,7 +112,7 @@ impl Host for AppHost {
 pub async fn snapshot(
     state: &AppState,
     user: Option<String>,
-) -> Result<Snapshot, crate::hub::HubError> {
+) -> Result<Snapshot, leptos_live::hub::HubError> {
     let mut names = vec![channels::PRICES.to_string()];
     if let Some(user) = &user {
         names.push(channels::ORDERS.to_string());

@@ -1,21 +1,20 @@
-//! The leptos-live server as a library, so that `main.rs` stays thin and tests run the real
-//! thing on `127.0.0.1:0`.
+//! The app's server as a library, so that `main.rs` stays thin and tests run the real thing
+//! on `127.0.0.1:0`. The live layer (hub, SSE framing, shutdown, the browser's stream) is the
+//! engine crate [`leptos_live`]; this crate uses only its public API.
 //!
 //! - [`config`]: typed configuration from the environment, with defaults.
 //! - [`state`]: [`AppState`], the shared handles every handler gets.
-//! - [`hub`]: channels, authorization, ids, history, replay, fan-out, stats.
 //! - [`cluster`]: what instances sharing one Redis agree on beyond the hub: which one runs
 //!   the shared producers, and the stats of all.
 //! - [`feeds`]: the channel table, and the producers and domain code that publish: prices,
 //!   orders, notifications, jobs, stats, and the example clock.
-//! - [`sse`]: thin handlers turning a hub subscription into an event stream; [`sse::wire`]:
-//!   the bytes on the wire, framed once per event and shared by subscribers.
+//! - [`streams`]: the stream endpoints: the user and address, then the engine's subscription
+//!   and framing ([`leptos_live::sse`]).
 //! - [`api`]: the REST endpoints; [`auth`]: the demo session and the origin check;
 //!   [`client`]: the client's address (behind trusted proxies) for per-address limits.
 //! - [`error`]: [`error::ApiError`], status + one-line reason for every refusal.
 //! - [`host`]: the server side of the UI's server functions, and the page snapshot.
 //! - [`routes`]: [`app`], the whole router: API routes, Leptos pages, static files.
-//! - [`shutdown`]: SIGINT/SIGTERM start a shutdown in phases (not ready, streams end, drain).
 //!
 //! Run it with `./x dev` (hot reload through `cargo leptos watch`).
 
@@ -27,11 +26,9 @@ pub mod config;
 pub mod error;
 pub mod feeds;
 pub mod host;
-pub mod hub;
 pub mod routes;
-pub mod shutdown;
-pub mod sse;
 pub mod state;
+pub mod streams;
 
 pub use config::Config;
 pub use routes::app;
@@ -39,9 +36,10 @@ pub use state::AppState;
 
 use std::{future::IntoFuture, net::SocketAddr};
 
+use leptos_live::shutdown;
 use tokio::net::TcpListener;
 
-/// Serves [`app`] on `listener` until shutdown, in the phases of [`shutdown`]: when
+/// Serves [`app`] on `listener` until shutdown, in the phases of [`leptos_live::shutdown`]: when
 /// `state.stopping` fires, `/readyz` says 503 and new streams are refused; after
 /// `SHUTDOWN_GRACE_MS` every open stream ends (each body polls `state.shutdown`) and the
 /// listener closes; open connections then get `SHUTDOWN_DRAIN_MS` to finish, and this returns

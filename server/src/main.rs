@@ -4,7 +4,8 @@
 
 use std::process::ExitCode;
 
-use server::{AppState, Config, feeds, shutdown};
+use leptos_live::shutdown;
+use server::{AppState, Config, feeds};
 use tokio::net::TcpListener;
 
 #[tokio::main]

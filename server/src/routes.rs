@@ -20,17 +20,17 @@ use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use tower_http::cors::CorsLayer;
 
-use crate::{AppState, api, auth, error::ApiError, feeds, host::AppHost, sse};
+use crate::{AppState, api, auth, error::ApiError, feeds, host::AppHost, streams};
 
 /// Builds the router for `state`.
 pub fn app(state: AppState) -> Router {
     let pages = generate_route_list(App);
 
     let api = Router::new()
-        .route(PRICES_STREAM, get(sse::prices))
-        .route(ORDERS_STREAM, get(sse::orders))
-        .route(NOTIFICATIONS_STREAM, get(sse::notifications))
-        .route(MULTI_STREAM, get(sse::multiplexed))
+        .route(PRICES_STREAM, get(streams::prices))
+        .route(ORDERS_STREAM, get(streams::orders))
+        .route(NOTIFICATIONS_STREAM, get(streams::notifications))
+        .route(MULTI_STREAM, get(streams::multiplexed))
         .route(STATS_URL, get(api::stats))
         .route(
             "/api/session",

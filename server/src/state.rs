@@ -16,8 +16,8 @@ use crate::{
         notifications::Notifier,
         orders::OrderBook,
     },
-    hub::{Backend, BackendError, Hub, memory::Memory, redis::Redis},
 };
+use leptos_live::hub::{Backend, BackendError, Hub, memory::Memory, redis::Redis};
 
 /// Cheap to clone: every field is a handle.
 #[derive(Clone)]

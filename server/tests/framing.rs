@@ -7,12 +7,12 @@ mod common;
 
 use std::time::Duration;
 
-use app::events::{LiveEvent, channels};
+use app::events::channels;
 use common::{next_event, open, place_order, signed_in, spawn_app};
 use futures_util::StreamExt;
+use leptos_live::{LiveEvent, cursor::is_token, hub::HubError};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 use serde::{Deserialize, Serialize};
-use server::hub::{HubError, cursor::is_token};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Payload {

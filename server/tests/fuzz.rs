@@ -12,15 +12,18 @@ use std::{convert::Infallible, net::IpAddr, sync::Arc, time::Duration};
 use axum::http::{HeaderMap, HeaderValue};
 use eventsource_stream::Eventsource;
 use futures_util::{FutureExt, StreamExt, stream};
+use leptos_live::{
+    cursor::is_channel_name,
+    hub::{
+        Cursor, Frame, Registry, Settings, Stored, channel_list, is_valid_event_name,
+        registry::public,
+    },
+    sse::wire::{Shape, encode},
+};
 use proptest::prelude::*;
 use server::{
     client::{TrustedProxies, client_addr},
     feeds::{self, jobs::Jobs},
-    hub::{
-        Cursor, Frame, Registry, Settings, Stored, channel_list, cursor::is_channel_name,
-        is_valid_event_name, registry::public,
-    },
-    sse::wire::{Shape, encode},
 };
 
 fn config() -> ProptestConfig {

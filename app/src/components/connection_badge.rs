@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::StatusBadge;
-use crate::live::use_live_connection;
+use leptos_live::use_live_connection;
 
 #[component]
 pub fn ConnectionBadge() -> impl IntoView {

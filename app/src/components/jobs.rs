@@ -1,12 +1,12 @@
 //! The progress demo: start a job, watch its bar fill from its stream, see it complete.
 
 use leptos::prelude::*;
+use leptos_live::use_channel_from;
 
 use super::Failure;
 use crate::{
     actions::{StartJob, action, failure},
     events::{JobComplete, JobStarted, Progress},
-    live::use_channel_from,
 };
 
 #[component]

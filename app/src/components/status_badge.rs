@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::live::use_live_connection;
+use leptos_live::use_live_connection;
 
 /// The connection's status as a coloured pill; `data-status` carries its label for tests and
 /// CSS.

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::live::use_live_connection;
+use leptos_live::use_live_connection;
 
 /// How long the banner shows before the page reloads.
 #[cfg(feature = "hydrate")]

@@ -6,6 +6,7 @@
 //! once. A `resync`, or a sign-in or sign-out, fetches a fresh snapshot.
 
 use leptos::prelude::*;
+use leptos_live::{use_channel_events, use_live_connection};
 
 use crate::{
     actions::{ActionError, LiveSnapshot, call, live_snapshot},
@@ -13,8 +14,7 @@ use crate::{
         ConnectionBadge, JobDemo, NotificationBell, OrderForm, OrderTable, PriceTile,
         SendNotificationForm, SessionPanel, Toasts,
     },
-    events::{Notification, Order, OrderCreated, OrderUpdated, PriceTick, channels},
-    live::{Snapshot, use_channel_events, use_live_connection},
+    events::{Notification, Order, OrderCreated, OrderUpdated, PriceTick, Snapshot, channels},
 };
 
 /// Ticks kept per symbol for its sparkline.

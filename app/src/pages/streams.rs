@@ -1,11 +1,11 @@
 //! `/streams`: the hub's own numbers, live, built with the same hook as the dashboard.
 
 use leptos::prelude::*;
+use leptos_live::{StreamStats, use_channel, use_channel_events};
 
 use crate::{
     components::{ConnectionBadge, fixed},
-    events::{ServerTime, StreamStats, channels},
-    live::{use_channel, use_channel_events},
+    events::{ServerTime, channels},
 };
 
 /// Events per second between the two newest stats samples.

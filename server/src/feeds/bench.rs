@@ -13,11 +13,8 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::{
-    AppState,
-    error::ApiError,
-    hub::{Registry, Settings, registry::public},
-};
+use crate::{AppState, error::ApiError};
+use leptos_live::hub::{Registry, Settings, registry::public};
 
 /// The fan-out channel.
 pub const BENCH: &str = "bench";

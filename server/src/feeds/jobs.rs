@@ -18,11 +18,8 @@ use app::events::{JobComplete, Progress, channels};
 use axum_extra::extract::cookie::Key;
 use tokio_util::sync::CancellationToken;
 
-use crate::{
-    auth,
-    cluster::Shared,
-    hub::{Access, BackendError, Hub, HubError, registry::Authorize},
-};
+use crate::{auth, cluster::Shared};
+use leptos_live::hub::{Access, BackendError, Hub, HubError, registry::Authorize};
 
 /// Progress steps per job (0, 5, …, 100).
 const STEP: u8 = 5;
@@ -218,7 +215,7 @@ impl Jobs {
 
 /// Publishes `event`, retrying every `step` while the hub refuses (its Redis away), until
 /// shutdown; waits `step` first. `false` once shutdown fired.
-async fn publish_in_time<E: app::events::LiveEvent>(
+async fn publish_in_time<E: leptos_live::LiveEvent>(
     hub: &Hub,
     channel: &str,
     event: &E,
@@ -298,7 +295,7 @@ impl Drop for Running {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hub::{Limits, memory::Memory};
+    use leptos_live::hub::{Limits, memory::Memory};
 
     fn jobs(per_user: usize) -> Arc<Jobs> {
         Arc::new(Jobs::new(per_user, Key::generate(), None))

@@ -28,15 +28,12 @@ use app::events::{
 use tokio::time::{Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use crate::{
-    AppState,
-    cluster::Cluster,
-    hub::{
-        self, Hub, Registry, Settings,
-        registry::{owner, public, signed_in},
-    },
-};
+use crate::{AppState, cluster::Cluster};
 use jobs::Jobs;
+use leptos_live::hub::{
+    self, Hub, Registry, Settings,
+    registry::{owner, public, signed_in},
+};
 
 /// Every channel of the app, with `heartbeat` as each one's heartbeat interval; job channels
 /// exist only for `jobs` that do. Add a channel here (and its name and event type in

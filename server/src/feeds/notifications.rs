@@ -7,11 +7,8 @@ use app::events::{Notification, channels};
 use serde::Deserialize;
 
 use super::now_ms;
-use crate::{
-    auth::DEMO_USERS,
-    cluster::Shared,
-    hub::{BackendError, ConnectionId, Hub, HubError},
-};
+use crate::{auth::DEMO_USERS, cluster::Shared};
+use leptos_live::hub::{BackendError, ConnectionId, Hub, HubError};
 
 /// Body of `POST /api/notifications`.
 #[derive(Clone, Debug, Deserialize)]

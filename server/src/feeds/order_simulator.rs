@@ -12,7 +12,7 @@ use super::{
     orders::{NewOrder, OrderBook, StatusChange},
     prices::SYMBOLS,
 };
-use crate::hub::Hub;
+use leptos_live::hub::Hub;
 
 /// The owner of simulated orders.
 pub const MARKET_USER: &str = "market";
@@ -65,9 +65,9 @@ pub async fn run(hub: Arc<Hub>, book: Arc<OrderBook>, mut ticks: Ticks) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hub::Frame;
     use app::events::channels;
     use futures_util::StreamExt;
+    use leptos_live::hub::Frame;
     use std::time::Duration;
     use tokio_util::sync::CancellationToken;
 
@@ -79,7 +79,7 @@ mod tests {
         let book = Arc::new(OrderBook::default());
         let subscription = hub
             .subscribe(
-                crate::hub::Client::user(Some("alice")),
+                leptos_live::hub::Client::user(Some("alice")),
                 &[channels::ORDERS.to_string()],
                 None,
             )

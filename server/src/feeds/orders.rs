@@ -20,10 +20,8 @@ use app::events::{Order, OrderCreated, OrderStatus, OrderUpdated, channels};
 use serde::Deserialize;
 
 use super::now_ms;
-use crate::{
-    cluster::Shared,
-    hub::{BackendError, ConnectionId, Hub, HubError},
-};
+use crate::cluster::Shared;
+use leptos_live::hub::{BackendError, ConnectionId, Hub, HubError};
 
 /// Body of `PATCH /api/orders/{id}`.
 #[derive(Clone, Debug, Deserialize)]

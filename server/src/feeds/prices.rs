@@ -7,7 +7,7 @@ use app::events::{PriceTick, channels};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 use super::{Outage, Ticks, now_ms};
-use crate::hub::Hub;
+use leptos_live::hub::Hub;
 
 /// The simulated instruments and where their walks start.
 pub const SYMBOLS: [(&str, f64); 3] = [("ACME", 100.0), ("GLOBEX", 42.0), ("INITECH", 250.0)];
@@ -98,13 +98,13 @@ mod tests {
     /// The producer ticks every symbol right away and keeps going, then stops on shutdown.
     #[tokio::test(start_paused = true)]
     async fn run_publishes_every_symbol_until_shutdown() {
-        use crate::hub::Frame;
         use futures_util::StreamExt;
+        use leptos_live::hub::Frame;
 
         let hub = Arc::new(crate::feeds::test_hub());
         let subscription = hub
             .subscribe(
-                crate::hub::Client::default(),
+                leptos_live::hub::Client::default(),
                 &[channels::PRICES.to_string()],
                 None,
             )

@@ -2,10 +2,12 @@
 
 use std::{sync::Arc, time::Duration};
 
-use app::events::{StreamStats, channels};
+use app::events::channels;
+use leptos_live::StreamStats;
 
 use super::{Outage, Ticks, now_ms};
-use crate::{cluster::Cluster, hub::Hub};
+use crate::cluster::Cluster;
+use leptos_live::hub::Hub;
 
 /// How often the stats are published.
 pub const INTERVAL: Duration = Duration::from_secs(1);

@@ -10,9 +10,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::events::StreamStats;
 use eventsource_stream::{Event, EventStreamError, Eventsource};
 use futures_util::{Stream, StreamExt};
+use leptos_live::StreamStats;
 use server::{AppState, Config, feeds};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},

@@ -23,7 +23,10 @@ use futures_util::{Stream, StreamExt, stream::BoxStream};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
-use crate::hub::{Frame, Stored};
+use crate::{
+    event::{LiveEvent, Resync},
+    hub::{Frame, Stored},
+};
 
 /// What the `data:` of a frame carries.
 #[derive(Clone, Copy, Debug)]
@@ -115,15 +118,11 @@ pub fn encode(frame: Frame, shape: Shape, epoch: &str) -> Bytes {
             out.into()
         }
         Frame::Resync { channel, cursor } => {
-            let resync = app::events::Resync {
+            let resync = Resync {
                 channel: channel.to_string(),
             };
             let mut out = Vec::new();
-            push_field(
-                &mut out,
-                "event",
-                <app::events::Resync as app::events::LiveEvent>::NAME,
-            );
+            push_field(&mut out, "event", Resync::NAME);
             push_field(
                 &mut out,
                 "data",

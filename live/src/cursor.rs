@@ -6,7 +6,7 @@
 //! from before a restart of an in-memory hub is recognised as foreign instead of being
 //! misread as a position in the new history.
 //!
-//! The server parses and prints it (`server::hub`); the browser merges cursors (a page's
+//! The server parses and prints it (the hub); the browser merges cursors (a page's
 //! snapshot, a job's start, the tabs sharing one stream), so the type lives here, once.
 
 use std::{collections::BTreeMap, fmt};

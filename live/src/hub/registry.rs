@@ -6,7 +6,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use super::cursor::{is_channel_name, is_token};
+use crate::cursor::{is_channel_name, is_token};
 
 /// What an authorization callback decides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

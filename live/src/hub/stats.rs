@@ -13,7 +13,7 @@ use std::{
     },
 };
 
-use app::events::StreamStats;
+use crate::event::StreamStats;
 
 /// Identifies one stream connection, e.g. for `publish(…).except([id])`, on every instance
 /// sharing a hub: each [`Stats`] starts its ids at a random point of its own. Sent to the
@@ -41,7 +41,7 @@ impl FromStr for ConnectionId {
 }
 
 /// Who is opening a stream: the signed-in user, if any, and the client's address, if known
-/// (see `crate::client` for how it is found behind a proxy).
+/// (an app finds it behind a trusted proxy).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Client<'a> {
     pub user: Option<&'a str>,

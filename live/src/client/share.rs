@@ -9,7 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{StreamStatus, cursor::Cursor};
+use super::StreamStatus;
+use crate::cursor::Cursor;
 
 /// The `BroadcastChannel` and Web Lock name.
 pub const BUS: &str = "leptos-live-stream";

@@ -1,7 +1,7 @@
 //! One stream per browser: every channel the mounted components of every tab need, on the
 //! multiplexed endpoint, shared through a Leptos context in each tab.
 //!
-//! Components register through [`crate::live::use_channel`]: the connection counts how many
+//! Components register through [`crate::use_channel`]: the connection counts how many
 //! want each channel; changes made in one tick are applied together, after it.
 //!
 //! The tabs of one browser share one stream (see [`super::share`]): the tab holding the Web
@@ -18,7 +18,8 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
-use super::{StreamInfo, StreamStatus};
+use super::StreamStatus;
+use crate::event::StreamInfo;
 
 /// Handle to the tab's stream connection (cheap to copy).
 #[derive(Clone, Copy)]
@@ -186,14 +187,14 @@ mod client {
 
     use super::LiveConnection;
     use crate::{
-        events::{Hello, LiveEvent, Resync},
-        live::{
-            StreamInfo, StreamStatus, backoff,
-            cursor::Cursor,
+        client::{
+            StreamStatus, backoff,
             share::{self, Note, Want},
             sse::{Message, Parser},
             status::Refusal,
         },
+        cursor::Cursor,
+        event::{Hello, LiveEvent, Resync, StreamInfo},
     };
 
     /// A tab re-announces its channels this often (a leader that lost it re-adds them).

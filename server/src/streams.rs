@@ -1,20 +1,12 @@
-//! Thin handlers that turn a hub subscription into an event-stream response.
-//!
-//! Every stream starts with a `retry:` hint and a `hello` event, replays what the client missed
-//! after its cursor (`Last-Event-ID`, else `?last_event_id=`), then goes live; heartbeat
-//! comments keep quiet streams open through proxies; and the shutdown token ends it at once.
-//! The bytes on the wire, and why they cost little per subscriber, are in [`wire`].
+//! The app's stream endpoints: each finds the user and the client's address, asks the hub
+//! for a subscription and hands it to the engine ([`leptos_live::sse`]), which frames it.
 
-pub mod wire;
-
-use std::time::Duration;
-
-use app::events::{Hello, LiveEvent, channels};
-use axum::{
-    body::Body,
-    extract::State,
-    http::{HeaderMap, HeaderName, HeaderValue, header},
-    response::Response,
+use app::events::channels;
+use axum::{extract::State, http::HeaderMap, response::Response};
+use leptos_live::{
+    Hello,
+    hub::{self, Client},
+    sse::{self, Shape},
 };
 use serde::Deserialize;
 
@@ -23,15 +15,7 @@ use crate::{
     auth::{self, CurrentUser, SignedIn},
     client::ClientAddr,
     error::{ApiError, ApiQuery},
-    hub::{self, Client, Cursor},
 };
-use wire::{Shape, push_field};
-
-/// How long browsers wait before reconnecting a dropped stream (the `retry:` hint).
-pub const RETRY: Duration = Duration::from_millis(1_000);
-
-/// Tells nginx (and proxies that copy it) not to buffer the stream.
-const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
 
 /// Query parameters every stream endpoint accepts.
 #[derive(Debug, Default, Deserialize)]
@@ -122,23 +106,17 @@ async fn single(request: Request, channel: String) -> Result<Response, ApiError>
     open(&state, client, &[channel], cursor, Shape::Single).await
 }
 
-/// The client's resume position: the `Last-Event-ID` header (sent by browsers on reconnect)
-/// wins over the `last_event_id` query parameter (set once, on first connect).
-fn cursor(headers: &HeaderMap, query: &StreamQuery) -> Result<Option<Cursor>, ApiError> {
-    let text = match headers.get("last-event-id") {
-        Some(value) => value
-            .to_str()
-            .map_err(|_| ApiError::bad_request("malformed cursor: Last-Event-ID is not text"))?,
-        None => query.last_event_id.as_deref().unwrap_or_default(),
-    };
-    Cursor::parse(text).map_err(|err| ApiError::bad_request(err.to_string()))
+/// The client's resume position (`Last-Event-ID` wins over `?last_event_id=`).
+fn cursor(headers: &HeaderMap, query: &StreamQuery) -> Result<Option<hub::Cursor>, ApiError> {
+    sse::resume_cursor(headers, query.last_event_id.as_deref())
+        .map_err(|err| ApiError::bad_request(err.to_string()))
 }
 
 async fn open(
     state: &AppState,
     client: Client<'_>,
     channels: &[String],
-    cursor: Option<Cursor>,
+    cursor: Option<hub::Cursor>,
     shape: Shape,
 ) -> Result<Response, ApiError> {
     if state.stopping.is_cancelled() {
@@ -156,24 +134,10 @@ async fn open(
         ),
         build: state.config.build_id.clone(),
     };
-    let mut first = format!("retry: {}\n", RETRY.as_millis()).into_bytes();
-    push_field(&mut first, "event", Hello::NAME);
-    let hello = serde_json::to_string(&hello).map_err(|e| ApiError::internal(&e))?;
-    push_field(&mut first, "data", &hello);
-    first.push(b'\n');
-
-    let body = wire::Body::new(
-        first.into(),
-        subscription.frames,
+    Ok(sse::response(
+        subscription,
+        &hello,
         shape,
-        &subscription.epoch,
-        subscription.heartbeat,
-        state.shutdown.clone().cancelled_owned(),
-    );
-    Response::builder()
-        .header(header::CONTENT_TYPE, "text/event-stream")
-        .header(header::CACHE_CONTROL, "no-cache")
-        .header(X_ACCEL_BUFFERING, HeaderValue::from_static("no"))
-        .body(Body::from_stream(body))
-        .map_err(|e| ApiError::internal(&e))
+        state.shutdown.clone(),
+    ))
 }

@@ -276,7 +276,7 @@ impl Redis {
         Ok(redis)
     }
 
-    /// The command connection, for domain state kept beside the hub's (see `feeds::store`).
+    /// The command connection, for domain state kept beside the hub's (e.g. an app's live collections).
     pub fn commands(&self) -> ConnectionManager {
         self.commands.clone()
     }

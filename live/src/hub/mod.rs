@@ -1,6 +1,6 @@
 //! The stream hub: named channels with authorization, exact replay and fan-out.
 //!
-//! The event path: a producer calls [`Hub::publish`] with a typed event from `app::events`.
+//! The event path: a producer calls [`Hub::publish`] with a typed [`LiveEvent`] of the app's.
 //! The hub serialises it once; the [`Backend`] gives it the channel's next id, appends it to
 //! the channel's bounded history and fans it out. A client's SSE handler calls
 //! [`Hub::subscribe`], which authorizes every channel for the user, replays history after the
@@ -13,28 +13,27 @@
 //! - [`subscription`]: replay + live merged into frames; [`stats`]: counters and guards.
 
 pub mod backend;
-pub mod cursor;
 pub mod memory;
 pub mod redis;
 pub mod registry;
 pub mod stats;
 pub mod subscription;
 
+pub use crate::cursor::{Cursor, MalformedCursor};
 pub use backend::{Backend, BackendError, Stored};
-pub use cursor::{Cursor, MalformedCursor};
 pub use registry::{Access, Registry, Settings};
 pub use stats::{Client, ConnectionId, Refused, Stats, StreamLimits};
 pub use subscription::{Frame, Subscription};
 
 use std::{future::IntoFuture, sync::Arc, time::Duration};
 
-use app::events::LiveEvent;
+use crate::event::LiveEvent;
 use futures_util::{FutureExt, future::BoxFuture};
 
 use backend::NewEvent;
 use subscription::Joined;
 
-/// Why the hub refused a call. Each maps to one HTTP status (see `crate::error`).
+/// Why the hub refused a call. Each maps to one HTTP status (the app's error type says which).
 #[derive(Debug)]
 pub enum HubError {
     /// No registered pattern matches the name (404).
@@ -437,22 +436,36 @@ pub fn is_valid_event_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::events::{Notification, channels};
     use futures_util::StreamExt;
+    use serde::{Deserialize, Serialize};
 
-    fn hub() -> Hub {
-        crate::feeds::test_hub()
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct Note {
+        id: u64,
     }
 
-    fn note(id: u64) -> Notification {
-        Notification {
-            id,
-            from: "a".into(),
-            to: "alice".into(),
-            title: "t".into(),
-            body: String::new(),
-            at_ms: 0,
-        }
+    impl LiveEvent for Note {
+        const NAME: &'static str = "note";
+    }
+
+    /// A public `prices` channel and one private channel per user, as an app registers them.
+    fn hub() -> Hub {
+        let settings = |history| Settings {
+            history,
+            heartbeat: Duration::from_secs(15),
+        };
+        let mut registry = Registry::default();
+        registry
+            .register("prices", settings(64), registry::public())
+            .unwrap();
+        registry
+            .register("users/:id/notes", settings(128), registry::owner("id"))
+            .unwrap();
+        Hub::new(registry, Arc::new(memory::Memory::new()), Limits::default())
+    }
+
+    fn note(id: u64) -> Note {
+        Note { id }
     }
 
     /// A subscriber that falls more than the broadcast capacity behind gets one `resync` for
@@ -460,7 +473,7 @@ mod tests {
     #[tokio::test]
     async fn a_lagging_subscriber_gets_resync_not_a_silent_gap() {
         let hub = hub();
-        let channel = channels::notifications("alice");
+        let channel = "users/alice/notes".to_string();
         let subscription = hub
             .subscribe(
                 Client::user(Some("alice")),
@@ -470,10 +483,7 @@ mod tests {
             .await
             .unwrap();
         let ring = memory::live_capacity(128);
-        assert_eq!(
-            ring, 128,
-            "a notification channel's live ring is as deep as its history"
-        );
+        assert_eq!(ring, 128, "a channel's live ring is as deep as its history");
         let overflow = ring as u64 + 10;
         for id in 1..=overflow {
             hub.publish(&channel, &note(id)).await.unwrap();
@@ -501,7 +511,7 @@ mod tests {
     #[tokio::test]
     async fn refused_subscriptions_leave_no_trace() {
         let hub = hub();
-        let names = vec!["prices".to_string(), "users/bob/notifications".to_string()];
+        let names = vec!["prices".to_string(), "users/bob/notes".to_string()];
         assert!(matches!(
             hub.subscribe(Client::user(Some("alice")), &names, None)
                 .await,

@@ -1,6 +1,6 @@
 //! `use_channel::<T>(name)`: the newest event of one type on one channel, as a signal.
 //!
-//! The payload type is the very type the server publishes (`app::events`), decoded with serde;
+//! The payload type is the very type the server publishes (the app's event types), decoded with serde;
 //! a frame that does not decode is logged and skipped. The subscription lives as long as the
 //! calling component: on unmount it is dropped (`on_cleanup`), and with it the channel when no
 //! other component needs it.
@@ -8,7 +8,7 @@
 use leptos::prelude::*;
 
 use super::{LiveConnection, StreamStatus, use_live_connection};
-use crate::events::LiveEvent;
+use crate::event::LiveEvent;
 
 /// The newest event of one type on one channel. (For a history, fold the events into state of
 /// your own with [`use_channel_events`], as the Streams page does with its two samples.)
@@ -40,7 +40,7 @@ pub fn use_channel<T: LiveEvent>(channel: impl Into<String>) -> Channel<T> {
 }
 
 /// Like [`use_channel`], from `cursor` (a cursor text the server handed out, such as
-/// [`JobStarted::cursor`](crate::events::JobStarted)): every event after it is delivered, even
+/// a job's start): every event after it is delivered, even
 /// those published before the component mounted.
 pub fn use_channel_from<T: LiveEvent>(channel: impl Into<String>, cursor: &str) -> Channel<T> {
     let (latest, set_latest) = signal(None::<T>);
