@@ -20,7 +20,8 @@ use crate::events::{JobStarted, Notification, Order, OrderStatus, Side};
 /// says what to do, the same as the REST boundary's `{"error": …}` (causes stay in the
 /// server's log). It travels as that same JSON, so a refusal from a middleware (413 for an
 /// oversized body, 403 cross-site) reads the same as one from the action itself.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{reason}")]
 pub struct ActionError {
     /// The HTTP status (0: the server could not be reached).
     #[serde(default)]
@@ -35,12 +36,6 @@ impl ActionError {
             status,
             reason: reason.into(),
         }
-    }
-}
-
-impl std::fmt::Display for ActionError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.reason)
     }
 }
 

@@ -19,16 +19,9 @@ pub struct Cursor {
 }
 
 /// A cursor text that is not one we could have sent.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("malformed cursor: {0}")]
 pub struct MalformedCursor(pub &'static str);
-
-impl fmt::Display for MalformedCursor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "malformed cursor: {}", self.0)
-    }
-}
-
-impl std::error::Error for MalformedCursor {}
 
 /// Longest cursor we accept; a real one is about 30 bytes per channel.
 pub const MAX_CURSOR_LEN: usize = 4096;

@@ -14,12 +14,13 @@ use axum::{
     extract::{ConnectInfo, FromRequestParts},
     http::{HeaderMap, request::Parts},
 };
+use ipnet::{IpNet, Ipv4Net};
 
 use crate::AppState;
 
 /// Networks whose requests may name the client in `X-Forwarded-For`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<(IpAddr, u8)>);
+pub struct TrustedProxies(Vec<IpNet>);
 
 /// A `TRUSTED_PROXIES` entry that is neither an address nor a network.
 #[derive(Debug, PartialEq, Eq)]
@@ -30,18 +31,12 @@ impl FromStr for TrustedProxies {
 
     /// `10.0.0.5, 10.1.0.0/16, ::1`: addresses or networks, comma-separated.
     fn from_str(list: &str) -> Result<Self, BadNetwork> {
-        let network = |entry: &str| -> Option<(IpAddr, u8)> {
-            let (addr, bits) = match entry.split_once('/') {
-                Some((addr, bits)) => (addr.parse().ok()?, Some(bits.parse::<u8>().ok()?)),
-                None => (entry.parse().ok()?, None),
+        let network = |entry: &str| -> Option<IpNet> {
+            let net = match entry.parse::<IpNet>() {
+                Ok(net) => net,
+                Err(_) => IpNet::from(entry.parse::<IpAddr>().ok()?),
             };
-            let max = if matches!(addr, IpAddr::V4(_)) {
-                32
-            } else {
-                128
-            };
-            let bits = bits.unwrap_or(max);
-            (bits <= max).then_some((addr, bits))
+            Some(canonical_net(net))
         };
         list.split(',')
             .map(str::trim)
@@ -60,24 +55,21 @@ impl TrustedProxies {
     /// Whether `addr` lies in one of the networks.
     pub fn contains(&self, addr: IpAddr) -> bool {
         let addr = canonical(addr);
-        self.0
-            .iter()
-            .any(|&(net, bits)| match (canonical(net), addr) {
-                (IpAddr::V4(net), IpAddr::V4(a)) => prefix(u32::from(net), u32::from(a), bits, 32),
-                (IpAddr::V6(net), IpAddr::V6(a)) => {
-                    prefix(u128::from(net), u128::from(a), bits, 128)
-                }
-                _ => false,
-            })
+        self.0.iter().any(|net| net.contains(&addr))
     }
 }
 
-/// Whether the first `bits` of the `width`-bit numbers `a` and `b` agree.
-fn prefix<T>(a: T, b: T, bits: u8, width: u8) -> bool
-where
-    T: std::ops::BitXor<Output = T> + std::ops::Shr<u32, Output = T> + PartialEq + From<u8>,
-{
-    bits == 0 || (a ^ b) >> u32::from(width - bits) == T::from(0)
+/// An IPv4-mapped IPv6 network (`::ffff:10.0.0.0/104`) as the IPv4 network it maps
+/// (`10.0.0.0/8`), so that it matches the canonical addresses [`TrustedProxies::contains`]
+/// compares; any other network as it is.
+fn canonical_net(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => Ipv4Net::new(v4, v6.prefix_len() - 96).map_or(net, IpNet::V4),
+            None => net,
+        },
+        _ => net,
+    }
 }
 
 /// IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`, from dual-stack listeners) as IPv4.
@@ -180,12 +172,32 @@ mod tests {
                 .unwrap()
                 .contains(ip("1.2.3.4"))
         );
-        for bad in ["10.0.0.0/33", "nginx", "10.0.0.1/x", "::1/129"] {
+        for bad in ["10.0.0.0/33", "nginx", "10.0.0.1/x", "::1/129", "10.0.0.0/"] {
             assert_eq!(
                 bad.parse::<TrustedProxies>(),
                 Err(BadNetwork(bad.to_string()))
             );
         }
+    }
+
+    /// An IPv4-mapped network (as a dual-stack listener reports peers) is the IPv4 network it
+    /// maps, whatever its prefix length (a short one once underflowed the prefix arithmetic).
+    #[test]
+    fn ipv4_mapped_networks_are_ipv4_networks() {
+        let trusted: TrustedProxies = "::ffff:10.0.0.0/104, ::ffff:192.0.2.7".parse().unwrap();
+        for inside in ["10.1.2.3", "::ffff:10.9.9.9", "192.0.2.7"] {
+            assert!(trusted.contains(ip(inside)), "{inside}");
+        }
+        for outside in ["11.0.0.1", "192.0.2.8", "::1"] {
+            assert!(!trusted.contains(ip(outside)), "{outside}");
+        }
+        let wide: TrustedProxies = "::ffff:0.0.0.0/96".parse().unwrap();
+        assert!(
+            wide.contains(ip("203.0.113.9")),
+            "/96 maps every IPv4 address"
+        );
+        let short: TrustedProxies = "::/8".parse().unwrap();
+        assert!(short.contains(ip("::1")), "a plain IPv6 network stays one");
     }
 
     /// The header is ignored unless the peer is trusted; then the nearest untrusted hop wins,

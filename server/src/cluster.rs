@@ -8,7 +8,7 @@
 
 use std::{
     sync::{
-        Arc,
+        Arc, LazyLock,
         atomic::{AtomicBool, Ordering},
     },
     time::Duration,
@@ -29,7 +29,9 @@ pub const BEAT: Duration = Duration::from_secs(1);
 const LEASE: Duration = Duration::from_secs(3);
 
 /// Takes the lease when free, renews it when held. KEYS: lease. ARGV: instance, ms.
-const TAKE: &str = r"
+static TAKE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
 local holder = redis.call('GET', KEYS[1])
 if not holder then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -40,13 +42,19 @@ if holder == ARGV[1] then
   return 1
 end
 return 0
-";
+",
+    )
+});
 
 /// Gives the lease up if held. KEYS: lease. ARGV: instance.
-const RELEASE: &str = r"
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
-";
+",
+    )
+});
 
 /// The Redis that the instances share, for domain state: its command connection and the
 /// deployment's key prefix.
@@ -118,7 +126,7 @@ impl Cluster {
     pub async fn run(self: Arc<Self>, hub: Arc<Hub>, shutdown: CancellationToken) {
         let Some(shared) = &self.shared else { return };
         let lease = shared.key("leader");
-        let take = Script::new(TAKE);
+        let take = &*TAKE;
         let mut ticks = tokio::time::interval(BEAT);
         loop {
             tokio::select! {
@@ -142,7 +150,7 @@ impl Cluster {
         }
         self.leading.store(false, Ordering::Relaxed);
         let mut con = shared.con();
-        let _ = Script::new(RELEASE)
+        let _ = RELEASE
             .key(&lease)
             .arg(&self.instance)
             .invoke_async::<i64>(&mut con)

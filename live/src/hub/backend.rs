@@ -92,16 +92,9 @@ pub struct Feed {
 }
 
 /// A backend failure (e.g. Redis unreachable); clients see 503, the log the cause.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct BackendError(pub String);
-
-impl std::fmt::Display for BackendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for BackendError {}
 
 /// An event ready to be stored: everything but its id.
 pub struct NewEvent {

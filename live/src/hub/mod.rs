@@ -34,64 +34,35 @@ use backend::NewEvent;
 use subscription::Joined;
 
 /// Why the hub refused a call. Each maps to one HTTP status (the app's error type says which).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum HubError {
     /// No registered pattern matches the name (404).
+    #[error("unknown channel {0:?}")]
     UnknownChannel(String),
     /// The channel needs a signed-in user (401).
+    #[error("sign in to subscribe to {0:?}")]
     SignInRequired(String),
     /// The user may not subscribe to it (403).
+    #[error("not allowed to subscribe to {0:?}")]
     Forbidden(String),
     /// `channels=` was empty (400).
+    #[error("name at least one channel: ?channels=a,b")]
     NoChannels,
     /// More channels than one connection may carry (400).
+    #[error("at most {limit} channels per connection")]
     TooManyChannels { limit: usize },
     /// A stream limit is reached: in all (503), for the address or the user (429).
+    #[error(transparent)]
     Refused(Refused),
     /// The event name would break SSE framing: empty or with control characters (500).
+    #[error("invalid event name {0:?}")]
     InvalidEventName(&'static str),
     /// The event could not be serialised (500).
+    #[error("cannot serialise event: {0}")]
     Serialize(serde_json::Error),
     /// The backend failed (503).
-    Backend(BackendError),
-}
-
-impl std::fmt::Display for HubError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::UnknownChannel(name) => write!(f, "unknown channel {name:?}"),
-            Self::SignInRequired(name) => write!(f, "sign in to subscribe to {name:?}"),
-            Self::Forbidden(name) => write!(f, "not allowed to subscribe to {name:?}"),
-            Self::NoChannels => write!(f, "name at least one channel: ?channels=a,b"),
-            Self::TooManyChannels { limit } => write!(f, "at most {limit} channels per connection"),
-            Self::Refused(Refused::Total { limit }) => {
-                write!(
-                    f,
-                    "the server holds its limit of {limit} streams; try again shortly"
-                )
-            }
-            Self::Refused(Refused::Address { limit }) => {
-                write!(
-                    f,
-                    "at most {limit} open streams per address; close one first"
-                )
-            }
-            Self::Refused(Refused::User { limit }) => {
-                write!(f, "at most {limit} open streams per user; close one first")
-            }
-            Self::InvalidEventName(name) => write!(f, "invalid event name {name:?}"),
-            Self::Serialize(err) => write!(f, "cannot serialise event: {err}"),
-            Self::Backend(err) => write!(f, "{err}"),
-        }
-    }
-}
-
-impl std::error::Error for HubError {}
-
-impl From<BackendError> for HubError {
-    fn from(err: BackendError) -> Self {
-        Self::Backend(err)
-    }
+    #[error(transparent)]
+    Backend(#[from] BackendError),
 }
 
 /// Limits that protect the server from its clients (see SECURITY.md for each one's default and

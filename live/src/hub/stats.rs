@@ -67,10 +67,13 @@ pub struct StreamLimits {
 }
 
 /// A stream refused by one of the [`StreamLimits`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
+    #[error("the server holds its limit of {limit} streams; try again shortly")]
     Total { limit: usize },
+    #[error("at most {limit} open streams per address; close one first")]
     Address { limit: usize },
+    #[error("at most {limit} open streams per user; close one first")]
     User { limit: usize },
 }
 

@@ -9,7 +9,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, LazyLock, Mutex, PoisonError},
     time::Duration,
 };
 
@@ -28,33 +28,27 @@ const STEP: u8 = 5;
 const OVERRUN: Duration = Duration::from_secs(30);
 
 /// Takes a running slot. KEYS: the user's running set. ARGV: now ms, deadline ms, job, limit.
-const RESERVE: &str = r"
+static RESERVE: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 return 1
-";
+",
+    )
+});
 
 /// Why a job did not start.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum JobError {
     /// The user already runs as many jobs as allowed (429).
+    #[error("{limit} jobs are already running, the most allowed; wait for one to finish")]
     TooMany { limit: usize },
     /// Its first event could not be published, or Redis did not answer (503).
+    #[error(transparent)]
     Hub(HubError),
-}
-
-impl std::fmt::Display for JobError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::TooMany { limit } => write!(
-                f,
-                "{limit} jobs are already running, the most allowed; wait for one to finish"
-            ),
-            Self::Hub(err) => write!(f, "{err}"),
-        }
-    }
 }
 
 impl From<::redis::RedisError> for JobError {
@@ -193,7 +187,7 @@ impl Jobs {
         let now = super::now_ms();
         let planned = step * (100 / u32::from(STEP) + 1) + OVERRUN;
         let running_key = store.key(&format!("jobs:running:{user}"));
-        let reserved: i64 = ::redis::Script::new(RESERVE)
+        let reserved: i64 = RESERVE
             .key(&running_key)
             .arg(now)
             .arg(now + planned.as_millis() as u64)

@@ -20,20 +20,13 @@ pub struct SendNotification {
 }
 
 /// Why a notification was refused.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
     /// Unknown recipient or bad title/body (422).
+    #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
     Hub(HubError),
-}
-
-impl std::fmt::Display for NotifyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Invalid(reason) => f.write_str(reason),
-            Self::Hub(err) => write!(f, "{err}"),
-        }
-    }
 }
 
 /// Longest title and body, in characters.

@@ -12,7 +12,7 @@
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
-    sync::Mutex,
+    sync::{LazyLock, Mutex},
 };
 
 pub use app::events::NewOrder;
@@ -31,35 +31,26 @@ pub struct StatusChange {
 }
 
 /// Why an order change was refused.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum OrderError {
     /// Input that parses but makes no sense (422).
+    #[error("{0}")]
     Invalid(String),
     /// No order with that id (404).
+    #[error("no order {0}")]
     NotFound(u64),
     /// Someone else's order (403).
+    #[error("order {0} is not yours to change")]
     NotYours(u64),
     /// The user has as many open orders as allowed (429).
+    #[error("you have {limit} open orders, the most allowed; fill or cancel one first")]
     TooManyOpen { limit: usize },
     /// The status change is not allowed from the current status (409).
+    #[error("{0}")]
     Conflict(String),
     /// Publishing failed; nothing was changed.
+    #[error(transparent)]
     Hub(HubError),
-}
-
-impl std::fmt::Display for OrderError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Invalid(reason) | Self::Conflict(reason) => f.write_str(reason),
-            Self::NotFound(id) => write!(f, "no order {id}"),
-            Self::NotYours(id) => write!(f, "order {id} is not yours to change"),
-            Self::TooManyOpen { limit } => write!(
-                f,
-                "you have {limit} open orders, the most allowed; fill or cancel one first"
-            ),
-            Self::Hub(err) => write!(f, "{err}"),
-        }
-    }
 }
 
 /// Checks an order's fields; the reason names the field.
@@ -178,7 +169,7 @@ impl OrderBook {
                     .await?;
                 let order = order(id);
                 let keys = store.order_keys();
-                let created: i64 = ::redis::Script::new(CREATE)
+                let created: i64 = CREATE
                     .key(keys.orders)
                     .key(keys.index)
                     .key(keys.open)
@@ -217,7 +208,7 @@ impl OrderBook {
             }
             Some(store) => {
                 let keys = store.order_keys();
-                let removed: Result<i64, _> = ::redis::Script::new(REMOVE)
+                let removed: Result<i64, _> = REMOVE
                     .key(keys.orders)
                     .key(keys.index)
                     .key(keys.open)
@@ -293,7 +284,7 @@ impl OrderBook {
             let mut before: Order = serde_json::from_str(&stored)
                 .map_err(|e| OrderError::Invalid(format!("order {id} is unreadable: {e}")))?;
             let after = settled(&mut before, user, status)?;
-            let swapped: i64 = ::redis::Script::new(SETTLE)
+            let swapped: i64 = SETTLE
                 .key(&keys.orders)
                 .key(&keys.index)
                 .key(&keys.open)
@@ -326,7 +317,7 @@ impl OrderBook {
             }
             Some(store) => {
                 let keys = store.order_keys();
-                let restored: Result<i64, _> = ::redis::Script::new(UNSETTLE)
+                let restored: Result<i64, _> = UNSETTLE
                     .key(keys.orders)
                     .key(keys.open)
                     .key(keys.settled)
@@ -351,7 +342,7 @@ impl OrderBook {
             return Ok((newest, book.orders.len()));
         };
         let keys = store.order_keys();
-        let reply: Vec<String> = ::redis::Script::new(RECENT)
+        let reply: Vec<String> = RECENT
             .key(keys.orders)
             .key(keys.index)
             .arg(n)
@@ -434,26 +425,36 @@ impl Shared {
 }
 
 /// KEYS: orders, index, open. ARGV: id, JSON, owner, open limit. 0: over the limit.
-const CREATE: &str = r"
+static CREATE: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
 if tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0') >= tonumber(ARGV[4]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
 redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
 return 1
-";
+",
+    )
+});
 
 /// KEYS: orders, index, open. ARGV: id, owner.
-const REMOVE: &str = r"
+static REMOVE: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then
   redis.call('ZREM', KEYS[2], ARGV[1])
   redis.call('HINCRBY', KEYS[3], ARGV[2], -1)
 end
 return 1
-";
+",
+    )
+});
 
 /// KEYS: orders, index, open, settled. ARGV: id, JSON before, JSON after, owner, settled
 /// kept. 0: the order changed since it was read.
-const SETTLE: &str = r"
+static SETTLE: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 if redis.call('HINCRBY', KEYS[3], ARGV[4], -1) <= 0 then redis.call('HDEL', KEYS[3], ARGV[4]) end
@@ -464,19 +465,27 @@ while redis.call('LLEN', KEYS[4]) > tonumber(ARGV[5]) do
   redis.call('ZREM', KEYS[2], old)
 end
 return 1
-";
+",
+    )
+});
 
 /// KEYS: orders, open, settled. ARGV: id, JSON after, JSON before, owner.
-const UNSETTLE: &str = r"
+static UNSETTLE: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HINCRBY', KEYS[2], ARGV[4], 1)
 redis.call('LREM', KEYS[3], -1, ARGV[1])
 return 1
-";
+",
+    )
+});
 
 /// KEYS: orders, index. ARGV: n. Returns {total, newest n JSONs…}.
-const RECENT: &str = r"
+static RECENT: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
 local out = {tostring(redis.call('HLEN', KEYS[1]))}
 local n = tonumber(ARGV[1])
 if n < 1 then return out end
@@ -486,7 +495,9 @@ for _, order in ipairs(redis.call('HMGET', KEYS[1], unpack(ids))) do
   if order then out[#out + 1] = order end
 end
 return out
-";
+",
+    )
+});
 
 impl Book {
     /// One fewer open order for `owner`.
