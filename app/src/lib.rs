@@ -21,8 +21,16 @@ use leptos_router::{
     path,
 };
 
+/// The app's name: its build output's (`[[workspace.metadata.leptos]] name` in the root
+/// Cargo.toml, which `cargo leptos new` sets), shown as the page title and the brand.
+#[derive(Clone, Debug)]
+pub struct AppName(pub String);
+
 /// The HTML document around [`App`]; the server renders it for every page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let name = options.output_name.to_string();
+    let stylesheet = format!("/pkg/{name}.css");
+    provide_context(AppName(name.clone()));
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -34,8 +42,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // One title and one stylesheet for every page, written here rather than with
                 // leptos_meta (add it back for per-page titles; it costs ~5 KB of brotli wasm).
                 // `cargo leptos watch` finds the stylesheet by its href to swap it on a change.
-                <title>"leptos-live"</title>
-                <link rel="stylesheet" href="/pkg/leptos-live.css"/>
+                <title>{name}</title>
+                <link rel="stylesheet" href=stylesheet/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options islands=true/>
             </head>
@@ -50,13 +58,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     leptos_live::provide_live_connection();
+    // Only the shell provides it; route listing renders without one.
+    let name = use_context::<AppName>().map(|n| n.0).unwrap_or_default();
 
     view! {
         <Router>
             <header class="topbar">
                 <a class="brand" href="/">
                     <span class="brand-dot"></span>
-                    "leptos-live"
+                    {name}
                 </a>
                 <nav>
                     <A href="/">"Dashboard"</A>

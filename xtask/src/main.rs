@@ -3,8 +3,9 @@
 //!
 //! ```text
 //! ./x dev       install what is missing, then `cargo leptos watch` on http://127.0.0.1:3000
-//! ./x test      install what is missing, then fmt, clippy, unit + integration tests, and the
-//!               browser tests against a release build
+//! ./x test      install what is missing, then fmt, clippy, unit + integration tests, a
+//!               project made with `cargo leptos new`, and the browser tests against a
+//!               release build
 //! ./x release   `cargo leptos build --release` (wasm-opt from npm), ready to copy and run
 //! ./x cluster   Redis + two instances + nginx on loopback (http://127.0.0.1:8080), to try
 //!               scaling out; an instance that exits is restarted (see README, "Scaling out")
@@ -16,6 +17,8 @@
 //!               and BENCHMARKS.md's Soak section (not part of ./x test)
 //! ./x fuzz      the parsers' fuzz tests with a million cases each (release build; ./x test
 //!               runs 2,000): `./x fuzz 5000000` for more
+//! ./x template  only the template check of ./x test: a project made with `cargo leptos new`
+//!               from this working tree carries its name and compiles
 //! ./x setup     only install what is missing
 //! ```
 //!
@@ -24,6 +27,7 @@
 //! on PATH.
 
 mod cluster;
+mod template;
 mod tools;
 
 use std::{
@@ -47,10 +51,11 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(args.get(1).map(String::as_str)),
         Some("soak") => soak(args.get(1).map(String::as_str)),
         Some("setup") => tools::ensure(Need::Everything),
+        Some("template") => tools::ensure(Need::Build).and_then(|()| template::check()),
         Some("cluster") => cluster(),
         None | Some("help" | "-h" | "--help") => {
             println!(
-                "usage: ./x <dev | test | release | cluster | bench | soak | fuzz | setup>  (see xtask/src/main.rs)"
+                "usage: ./x <dev | test | release | cluster | bench | soak | fuzz | template | setup>  (see xtask/src/main.rs)"
             );
             Ok(())
         }
@@ -261,6 +266,9 @@ fn test() -> Result {
         "unit and integration tests (cargo test)",
         cargo().args(["test", "--workspace", "--exclude", "frontend"]),
     )?;
+    // A project made from this working tree with `cargo leptos new` carries its name and
+    // compiles (xtask/src/template.rs).
+    template::check()?;
     // The browser suite runs against the release build: it is what people ship, and a broken
     // wasm-opt only shows up there (see README, "Release build").
     run(

@@ -12,8 +12,13 @@ use serde::{Deserialize, Serialize};
 use super::StreamStatus;
 use crate::cursor::Cursor;
 
-/// The `BroadcastChannel` and Web Lock name.
-pub const BUS: &str = "leptos-live-stream";
+/// The `BroadcastChannel` and Web Lock name: the app's build output name (cargo-leptos passes
+/// `LEPTOS_OUTPUT_NAME` to the wasm build, as the name `cargo leptos new` gave the project),
+/// so two apps served from one origin never share a stream. Browsers scope both by origin.
+pub const BUS: &str = match option_env!("LEPTOS_OUTPUT_NAME") {
+    Some(name) => name,
+    None => "leptos-live",
+};
 
 /// What tabs post to each other (as JSON text). Externally tagged (`{"want":{…}}`): an
 /// internally tagged enum makes serde buffer every message first, 4 KB more brotli of wasm.
