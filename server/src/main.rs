@@ -1,11 +1,12 @@
-//! The server binary: read config, bind, start the feeds, serve until SIGINT/SIGTERM.
+//! The server binary: read config (`server --help` lists every setting), bind, start the
+//! feeds, serve until SIGINT/SIGTERM.
 //!
 //! `./x dev` runs it under `cargo leptos watch`; see the README for running a release build.
 
 use std::process::ExitCode;
 
 use leptos_live::shutdown;
-use server::{AppState, Config, feeds};
+use server::{AppState, Config, config::ConfigError, feeds};
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -21,6 +22,10 @@ async fn main() -> ExitCode {
     server::config::raise_open_file_limit();
     let config = match Config::from_env() {
         Ok(config) => config,
+        Err(ConfigError::Help(text)) => {
+            println!("{text}");
+            return ExitCode::SUCCESS;
+        }
         Err(err) => {
             eprintln!("error: {err}");
             return ExitCode::from(2);

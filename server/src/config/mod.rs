@@ -1,0 +1,385 @@
+//! Typed configuration: [`Settings`] as clap reads them from the environment (or flags; every
+//! one is listed with its variable and default by `server --help`), checked together into the
+//! [`Config`] the server runs with.
+//!
+//! - [`settings`]: every setting, its default and the values it accepts.
+//! - [`open_files`]: the open-file limit, which `MAX_STREAMS` must stay under.
+//!
+//! The Leptos settings (`LEPTOS_SITE_ADDR`, `LEPTOS_SITE_ROOT`, …) come from cargo-leptos's
+//! variables through [`get_configuration`]. What each limit protects, and its test: SECURITY.md.
+
+pub mod open_files;
+pub mod settings;
+
+pub use open_files::{open_file_limit, raise_open_file_limit};
+pub use settings::Settings;
+
+use std::time::Duration;
+
+use axum_extra::extract::cookie::Key;
+use clap::{CommandFactory, FromArgMatches, Parser};
+use leptos::config::{LeptosOptions, get_configuration};
+
+use crate::{client::TrustedProxies, feeds::orders::OrderLimits};
+use leptos_live::hub::{Limits, StreamLimits};
+
+/// Everything the server reads at start-up.
+#[derive(Clone)]
+pub struct Config {
+    /// Site address, asset paths and reload settings, as cargo-leptos passes them.
+    pub leptos: LeptosOptions,
+    pub price_interval: Duration,
+    pub heartbeat: Duration,
+    pub job_step: Duration,
+    /// `None`: no simulated orders.
+    pub order_simulator: Option<Duration>,
+    pub limits: Limits,
+    /// Largest request body on any route (413 beyond).
+    pub max_body_bytes: usize,
+    /// Proxies whose `X-Forwarded-For` is believed (see `crate::client`).
+    pub trusted_proxies: TrustedProxies,
+    /// How long an unused channel lives (see `hub::memory`).
+    pub channel_idle: Duration,
+    pub jobs_per_user: usize,
+    pub orders: OrderLimits,
+    /// After the signal: how long `/readyz` says 503 before streams end.
+    pub shutdown_grace: Duration,
+    /// Then: how long open connections may take to close before the process exits anyway.
+    pub shutdown_drain: Duration,
+    /// Bearer token for the operator's endpoints; `None`: they answer 404.
+    pub ops_token: Option<String>,
+    pub session_key: Key,
+    pub secure_cookies: bool,
+    pub cors_origins: Vec<String>,
+    pub build_id: String,
+    /// Benchmark channels `bench` and `bench/:id` plus their publish route (see `feeds::bench`).
+    pub bench: bool,
+    /// `REDIS_URL`: share the hub and the domain state with other instances through Redis;
+    /// `None`: everything lives in this process.
+    pub redis: Option<RedisConfig>,
+}
+
+/// Where the instances of one deployment meet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedisConfig {
+    /// `redis://HOST:PORT[/DB]`.
+    pub url: String,
+    /// Prefix of every key (`REDIS_PREFIX`, default `live`): several deployments can share
+    /// one Redis.
+    pub prefix: String,
+}
+
+/// Why the server cannot start with this configuration: one line naming the setting and what
+/// it accepts, or the help text that `--help` asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value that cannot be used.
+    #[error("{0}")]
+    Invalid(String),
+    /// `--help` or `--version`: not an error, print it and exit 0.
+    #[error("{0}")]
+    Help(String),
+}
+
+impl ConfigError {
+    fn invalid(message: impl Into<String>) -> Self {
+        Self::Invalid(message.into())
+    }
+
+    /// clap's error as one line: its first line without the `error: ` prefix (the rest is a
+    /// usage hint), e.g. `invalid value 'abc' for '--heartbeat-ms <HEARTBEAT_MS>': expected a
+    /// whole number, at least 1`.
+    fn from_clap(err: clap::Error) -> Self {
+        use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
+        let text = err.render().to_string();
+        if matches!(err.kind(), DisplayHelp | DisplayVersion) {
+            return Self::Help(text);
+        }
+        let line = text.lines().next().unwrap_or_default();
+        Self::invalid(line.strip_prefix("error: ").unwrap_or(line).trim())
+    }
+}
+
+impl Config {
+    /// Reads the command line and the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let settings = Settings::try_parse().map_err(ConfigError::from_clap)?;
+        Self::from_settings(settings)
+    }
+
+    /// Reads the Leptos settings from the environment and ours through `lookup` (a variable's
+    /// name to its value), so tests need not touch the process environment: each value found
+    /// is handed to clap as its flag, as if it came from the environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let command = Settings::command();
+        let mut args = vec!["server".to_string()];
+        for arg in command.get_arguments() {
+            let (Some(env), Some(long)) = (arg.get_env(), arg.get_long()) else {
+                continue;
+            };
+            if let Some(value) = env.to_str().and_then(&lookup) {
+                args.push(format!("--{long}={value}"));
+            }
+        }
+        let matches = command
+            .try_get_matches_from(args)
+            .map_err(ConfigError::from_clap)?;
+        let settings = Settings::from_arg_matches(&matches).map_err(ConfigError::from_clap)?;
+        Self::from_settings(settings)
+    }
+
+    /// The settings checked together.
+    pub fn from_settings(settings: Settings) -> Result<Self, ConfigError> {
+        let leptos = get_configuration(None)
+            .map_err(|err| ConfigError::invalid(format!("LEPTOS_* settings: {err}")))?
+            .leptos_options;
+        let ms = Duration::from_millis;
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        let redis = settings.redis_url.map(|url| RedisConfig {
+            url,
+            prefix: settings.redis_prefix,
+        });
+        let session_key = match settings.session_key {
+            Some(key) => key,
+            None if redis.is_some() => {
+                return Err(ConfigError::invalid(
+                    "SESSION_KEY: required with REDIS_URL, so that every instance accepts the \
+                     same sessions (e.g. openssl rand -hex 64)",
+                ));
+            }
+            None => Key::generate(),
+        };
+        Ok(Self {
+            leptos,
+            price_interval: ms(settings.price_interval_ms),
+            heartbeat: ms(settings.heartbeat_ms),
+            job_step: ms(settings.job_step_ms),
+            order_simulator: (settings.order_simulator_ms > 0)
+                .then(|| ms(settings.order_simulator_ms)),
+            limits: Limits {
+                streams: StreamLimits {
+                    total: max_streams(settings.max_streams, open_file_limit())?,
+                    per_address: size(settings.max_streams_per_address),
+                    per_user: size(settings.max_streams_per_user),
+                },
+                channels_per_connection: size(settings.max_channels_per_stream),
+            },
+            max_body_bytes: size(settings.max_body_bytes),
+            trusted_proxies: settings.trusted_proxies,
+            channel_idle: Duration::from_secs(settings.channel_idle_secs),
+            jobs_per_user: size(settings.max_jobs_per_user),
+            orders: OrderLimits {
+                open_per_user: size(settings.max_open_orders_per_user),
+                settled_kept: size(settings.settled_orders_kept),
+            },
+            shutdown_grace: ms(settings.shutdown_grace_ms),
+            shutdown_drain: ms(settings.shutdown_drain_ms),
+            ops_token: settings.ops_token,
+            session_key,
+            secure_cookies: settings.cookie_secure,
+            cors_origins: settings.cors_origins.0,
+            build_id: settings
+                .build_id
+                .filter(|id| !id.trim().is_empty())
+                .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
+            bench: settings.bench,
+            redis,
+        })
+    }
+
+    /// Defaults for a server in a test: fast ticks and heartbeats, assets from the workspace.
+    pub fn for_tests() -> Self {
+        Self {
+            leptos: LeptosOptions::builder()
+                .output_name("leptos-live")
+                .site_root(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site"))
+                .build(),
+            price_interval: Duration::from_millis(50),
+            heartbeat: Duration::from_millis(200),
+            job_step: Duration::from_millis(5),
+            // Tests publish their own orders and count them.
+            order_simulator: None,
+            limits: Limits::default(),
+            max_body_bytes: 16 * 1024,
+            trusted_proxies: TrustedProxies::default(),
+            channel_idle: Duration::from_secs(300),
+            jobs_per_user: 3,
+            orders: OrderLimits::default(),
+            shutdown_grace: Duration::ZERO,
+            shutdown_drain: Duration::from_secs(3),
+            ops_token: None,
+            session_key: Key::generate(),
+            secure_cookies: false,
+            cors_origins: Vec::new(),
+            build_id: "test".into(),
+            bench: false,
+            redis: None,
+        }
+    }
+}
+
+/// File descriptors kept free for everything that is not a stream: ordinary requests, the
+/// listener, logs, assets. A tenth of the limit, at least this many.
+const FD_HEADROOM: u64 = 256;
+
+/// `MAX_STREAMS`, defaulting to the open-file limit less its headroom; a value the limit
+/// cannot hold is refused (each stream is a socket, and running out of descriptors would fail
+/// every request, not just streams).
+fn max_streams(setting: Option<u64>, open_files: u64) -> Result<usize, ConfigError> {
+    let room = open_files
+        .saturating_sub((open_files / 10).max(FD_HEADROOM))
+        .max(1);
+    let streams = setting.unwrap_or(room);
+    if streams > room {
+        return Err(ConfigError::invalid(format!(
+            "MAX_STREAMS={streams}: the open-file limit is {open_files}, room for {room} streams; \
+             raise the limit (ulimit -n) or lower MAX_STREAMS"
+        )));
+    }
+    Ok(usize::try_from(streams).unwrap_or(usize::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    /// Unset variables fall back to their defaults.
+    #[test]
+    fn defaults_apply() {
+        let config = Config::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(config.price_interval, Duration::from_millis(500));
+        assert_eq!(config.heartbeat, Duration::from_secs(15));
+        assert_eq!(config.limits.streams.per_user, 16);
+        assert_eq!(config.limits.streams.per_address, 64);
+        let open_files = open_file_limit() as usize;
+        assert!(config.limits.streams.total < open_files, "headroom kept");
+        assert_eq!(config.shutdown_drain, Duration::from_secs(3));
+        assert_eq!(config.ops_token, None);
+        assert_eq!(config.order_simulator, Some(Duration::from_secs(3)));
+        assert!(!config.secure_cookies);
+        assert!(config.cors_origins.is_empty());
+    }
+
+    /// Set values are used as given.
+    #[test]
+    fn values_are_read() {
+        let key = "ab".repeat(64);
+        let config = Config::from_lookup(lookup(&[
+            ("PRICE_INTERVAL_MS", "250"),
+            ("HEARTBEAT_MS", "1000"),
+            ("MAX_STREAMS_PER_USER", "3"),
+            ("MAX_STREAMS", "50"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8"),
+            ("SHUTDOWN_GRACE_MS", "0"),
+            ("SESSION_KEY", &key),
+            ("COOKIE_SECURE", "true"),
+            ("ORDER_SIMULATOR_MS", "0"),
+            ("CORS_ORIGINS", "https://a.example, http://b.example:8080"),
+        ]))
+        .unwrap();
+        assert_eq!(config.price_interval, Duration::from_millis(250));
+        assert_eq!(config.heartbeat, Duration::from_secs(1));
+        assert_eq!(config.limits.streams.per_user, 3);
+        assert_eq!(config.limits.streams.total, 50);
+        assert!(config.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+        assert_eq!(config.shutdown_grace, Duration::ZERO);
+        assert_eq!(config.session_key.master(), Key::from(&[0xab; 64]).master());
+        assert!(config.secure_cookies);
+        assert_eq!(config.order_simulator, None);
+        assert_eq!(
+            config.cors_origins,
+            vec!["https://a.example", "http://b.example:8080"]
+        );
+    }
+
+    /// Bad values are refused with a message naming the variable.
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (name, bad) in [
+            ("PRICE_INTERVAL_MS", "abc"),
+            ("PRICE_INTERVAL_MS", "0"),
+            ("HEARTBEAT_MS", "-5"),
+            ("MAX_CHANNELS_PER_STREAM", "many"),
+            ("SESSION_KEY", "abcd"),
+            ("SESSION_KEY", &"zz".repeat(64)),
+            ("COOKIE_SECURE", "yes please"),
+            ("CORS_ORIGINS", "*"),
+            ("CORS_ORIGINS", "https://a.example/path"),
+            ("MAX_STREAMS", "999999999"),
+            ("TRUSTED_PROXIES", "proxy.local"),
+            ("SHUTDOWN_DRAIN_MS", "0"),
+            ("OPS_TOKEN", "short"),
+        ] {
+            let err = Config::from_lookup(lookup(&[(name, bad)])).err().unwrap();
+            let text = err.to_string();
+            assert!(text.contains(name), "{name}={bad}: {text}");
+            assert!(!text.contains('\n'), "one line: {text:?}");
+            assert!(matches!(err, ConfigError::Invalid(_)));
+        }
+    }
+
+    /// A value says what it accepts, not only that it is wrong.
+    #[test]
+    fn a_refusal_says_what_is_accepted() {
+        let err = Config::from_lookup(lookup(&[("HEARTBEAT_MS", "soon")]))
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string()
+                .ends_with("expected a whole number, at least 1"),
+            "{err}"
+        );
+    }
+
+    /// `server --help` lists every setting with its variable, and the default where it has
+    /// one, without printing a secret's value.
+    #[test]
+    fn help_lists_every_setting() {
+        let help = Settings::command().render_long_help().to_string();
+        for arg in Settings::command().get_arguments() {
+            let Some(env) = arg.get_env().and_then(|e| e.to_str()) else {
+                continue;
+            };
+            assert!(
+                help.contains(&format!("[env: {env}")),
+                "{env} missing:\n{help}"
+            );
+        }
+        for documented in [
+            "[default: 15000]",
+            "[default: live]",
+            "SESSION_KEY",
+            "TRUSTED_PROXIES",
+            "LEPTOS_SITE_ADDR",
+        ] {
+            assert!(help.contains(documented), "{documented} missing:\n{help}");
+        }
+        let asked = Config::from_lookup(|_| None).map(|_| ());
+        assert!(asked.is_ok());
+        let err = Settings::try_parse_from(["server", "--help"]).unwrap_err();
+        assert!(matches!(ConfigError::from_clap(err), ConfigError::Help(_)));
+    }
+
+    /// Empty variables count as unset, as they did before clap.
+    #[test]
+    fn empty_values_are_defaults() {
+        let config = Config::from_lookup(lookup(&[
+            ("TRUSTED_PROXIES", ""),
+            ("CORS_ORIGINS", " "),
+            ("COOKIE_SECURE", ""),
+        ]))
+        .unwrap();
+        assert!(config.trusted_proxies.is_empty());
+        assert!(config.cors_origins.is_empty());
+        assert!(!config.secure_cookies);
+    }
+}
