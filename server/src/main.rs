@@ -31,6 +31,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let names: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .collect();
+    for (name, setting) in server::config::misspelt_settings(names.iter().map(String::as_str)) {
+        tracing::warn!(
+            "{name} is not a setting (did you mean {setting}?); server --help lists them"
+        );
+    }
     let addr = config.leptos.site_addr;
     let listener = match TcpListener::bind(addr).await {
         Ok(listener) => listener,

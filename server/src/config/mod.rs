@@ -218,6 +218,43 @@ impl Config {
     }
 }
 
+/// Variables in `names` that look like a misspelt setting (at most two edits away from one,
+/// and not a setting themselves), each with the setting it resembles: a typo would otherwise
+/// leave the default in force without a word. The caller warns; other software's variables
+/// that merely look alike keep working.
+pub fn misspelt_settings<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<(&'a str, String)> {
+    let known: Vec<String> = Settings::command()
+        .get_arguments()
+        .filter_map(|arg| arg.get_env()?.to_str().map(str::to_string))
+        .collect();
+    names
+        .into_iter()
+        .filter(|name| !known.iter().any(|k| k == name))
+        .filter_map(|name| {
+            let near = known.iter().find(|k| edits(name, k) <= 2)?;
+            Some((name, near.clone()))
+        })
+        .collect()
+}
+
+/// The Levenshtein distance of two short ASCII names.
+fn edits(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (row[j + 1] + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 /// File descriptors kept free for everything that is not a stream: ordinary requests, the
 /// listener, logs, assets. A tenth of the limit, at least this many.
 const FD_HEADROOM: u64 = 256;
@@ -367,6 +404,28 @@ mod tests {
         assert!(asked.is_ok());
         let err = Settings::try_parse_from(["server", "--help"]).unwrap_err();
         assert!(matches!(ConfigError::from_clap(err), ConfigError::Help(_)));
+    }
+
+    /// A misspelt variable is named with the setting it resembles; settings and unrelated
+    /// variables are not.
+    #[test]
+    fn misspelt_settings_are_found() {
+        let found = misspelt_settings([
+            "MAX_STREAM",
+            "HEARTBEAT_MS",
+            "SESION_KEY",
+            "PATH",
+            "REDIS_URI",
+            "CARGO_PKG_NAME",
+        ]);
+        assert_eq!(
+            found,
+            vec![
+                ("MAX_STREAM", "MAX_STREAMS".to_string()),
+                ("SESION_KEY", "SESSION_KEY".to_string()),
+                ("REDIS_URI", "REDIS_URL".to_string()),
+            ]
+        );
     }
 
     /// Empty variables count as unset, as they did before clap.
