@@ -1,0 +1,161 @@
+//! The pub/sub link of one instance: one `PSUBSCRIBE` connection feeding the local channels;
+//! relinked with backoff when it drops, after which every local channel catches up from the
+//! stream (or resyncs). Ids are consecutive, so a jump shows a lost message.
+
+use std::{
+    sync::{Arc, PoisonError, atomic::Ordering},
+    time::Duration,
+};
+
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    MAX_BACKOFF, Read, Redis, TIMEOUT,
+    decode::{Message, except_list},
+    failed,
+    local::Local,
+};
+use crate::hub::backend::{Backend, BackendError, Replay, Stored};
+
+impl Redis {
+    /// Keeps the pub/sub link up until `shutdown`: links, recovers what local channels may
+    /// have missed while unlinked, then delivers messages; relinks with backoff when it drops.
+    pub(super) async fn listen(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut backoff = Duration::from_millis(50);
+        let mut logged = false;
+        loop {
+            let linked = tokio::select! {
+                () = shutdown.cancelled() => return,
+                linked = self.link() => linked,
+            };
+            match linked {
+                Ok(pubsub) => {
+                    tracing::info!("Redis pub/sub linked");
+                    self.linked.store(true, Ordering::Relaxed);
+                    logged = false;
+                    backoff = Duration::from_millis(50);
+                    let mut messages = pubsub.into_on_message();
+                    self.ping().await;
+                    self.recover().await;
+                    loop {
+                        let message = tokio::select! {
+                            () = shutdown.cancelled() => return,
+                            message = messages.next() => message,
+                        };
+                        let Some(message) = message else { break };
+                        self.on_message(&message).await;
+                    }
+                    self.linked.store(false, Ordering::Relaxed);
+                    tracing::warn!("Redis pub/sub link lost; relinking");
+                }
+                Err(err) => {
+                    if !logged {
+                        tracing::warn!(error = %err, "Redis pub/sub link failed; retrying");
+                        logged = true;
+                    }
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Checks the command connection (after a relink: nothing else may run a command soon).
+    async fn ping(&self) {
+        let mut commands = self.commands.clone();
+        let pong = ::redis::cmd("PING")
+            .query_async::<String>(&mut commands)
+            .await;
+        self.commands_ok.store(pong.is_ok(), Ordering::Relaxed);
+    }
+
+    async fn link(&self) -> Result<::redis::aio::PubSub, BackendError> {
+        let connect = async {
+            let mut pubsub = self.client.get_async_pubsub().await?;
+            pubsub.psubscribe(self.keys.pattern()).await?;
+            Ok::<_, ::redis::RedisError>(pubsub)
+        };
+        tokio::time::timeout(TIMEOUT, connect)
+            .await
+            .map_err(|_| failed("pub/sub", "timed out"))?
+            .map_err(|e| failed("pub/sub", e))
+    }
+
+    /// Brings every local channel up to its head after the link was down: missed events from
+    /// the stream, or `resync` where it no longer has them.
+    async fn recover(&self) {
+        let channels: Vec<Arc<Local>> = self
+            .local
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        for channel in channels {
+            self.catch_up(&channel).await;
+        }
+    }
+
+    /// Sends `channel` every event after its last one, or `resync`.
+    async fn catch_up(&self, channel: &Local) {
+        let Some(last) = channel.last() else { return };
+        match self.read(&channel.name, Some(last)).await {
+            Ok(Read {
+                replay: Replay::Events(events),
+                ..
+            }) => events.into_iter().for_each(|e| channel.send(e)),
+            Ok(Read {
+                replay: Replay::Gap,
+                head,
+                ..
+            }) => {
+                tracing::warn!(channel = %channel.name, last, head, "events lost from Redis; resync");
+                channel.missed();
+                *channel.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(head);
+            }
+            Err(err) => {
+                tracing::warn!(channel = %channel.name, error = %err, "cannot recover; resync");
+                channel.missed();
+            }
+        }
+    }
+
+    async fn on_message(&self, message: &::redis::Msg) {
+        let Some(name) = message
+            .get_channel_name()
+            .strip_prefix(&*self.keys.prefix)
+            .and_then(|rest| rest.strip_prefix(":pub:"))
+        else {
+            return;
+        };
+        let Some(channel) = self.local(name) else {
+            return;
+        };
+        let Some(message) = std::str::from_utf8(message.get_payload_bytes())
+            .ok()
+            .and_then(Message::parse)
+        else {
+            tracing::warn!(channel = name, "unreadable message from Redis; ignored");
+            return;
+        };
+        if *message.epoch != *self.epoch() {
+            self.adopt(message.epoch);
+            return;
+        }
+        // Ids are consecutive: a jump means messages were lost on the way.
+        if channel.last().is_some_and(|last| message.id > last + 1) {
+            self.catch_up(&channel).await;
+        }
+        channel.send(Arc::new(Stored::new(
+            message.id,
+            channel.name.clone(),
+            message.name.into(),
+            message.data.into(),
+            except_list(message.except),
+        )));
+    }
+}

@@ -1,0 +1,367 @@
+//! The Redis backend: several instances of the server share ids, history and fan-out through
+//! one Redis (`REDIS_URL`), the way Centrifugo and nchan scale out.
+//!
+//! Per channel Redis holds an offset (`{prefix}:off:{channel}`) and a stream of its newest
+//! events (`{prefix}:log:{channel}`, entry id `{offset}-0`). A publish is one Lua script: the
+//! offset is incremented, the event appended (trimmed to the channel's history) and `PUBLISH`ed
+//! on `{prefix}:pub:{channel}`, so ids are gap-free and ordered across instances without
+//! clocks. Both keys expire `CHANNEL_IDLE_SECS` after the last publish or subscribe; instances
+//! refresh them for channels they still serve. A channel that comes back continues above
+//! `{prefix}:issued`, the highest id ever issued, as in [`super::memory`].
+//!
+//! The epoch is `{prefix}:epoch`, created by whichever script finds it missing: every instance
+//! issues and accepts the same cursors, and a Redis that lost its data has a new epoch, so old
+//! cursors get `resync`. An instance that sees a new epoch ends its open streams; their clients
+//! reconnect with a cursor of the old epoch and resync.
+//!
+//! Fan-out: each instance holds one pub/sub connection (`PSUBSCRIBE {prefix}:pub:*`), which
+//! feeds a local broadcast per channel that has subscribers here; those keep the in-memory
+//! path (one `Stored` per event per instance, frames built once). Ids are consecutive, so a
+//! jump shows a lost message: the missing events are read from the stream (`XRANGE`), or the
+//! subscribers get `resync` when the stream no longer has them. After the pub/sub link drops
+//! and comes back, every local channel is checked the same way.
+//!
+//! - `scripts`: the Lua scripts and the key names they use.
+//! - `local`: the channels with subscribers on this instance, fed by the link.
+//! - `link`: the pub/sub link: relinking, recovery after a drop, gaps in ids.
+//! - `decode`: pub/sub messages and stream entries as events.
+
+mod decode;
+mod link;
+mod local;
+mod scripts;
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, PoisonError, RwLock,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use ::redis::{
+    Client, Script,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
+use futures_util::{FutureExt, StreamExt, future::BoxFuture};
+use rand::Rng;
+use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
+use tokio_util::sync::CancellationToken;
+
+use super::backend::{Backend, BackendError, Feed, Live, NewEvent, Replay, Stored};
+use decode::entries;
+use local::{Delivery, Local};
+use scripts::{EPOCH, FLATTEN, Keys, PUBLISH, READ, RECENT};
+
+/// How long a command or a connection attempt may take before it counts as failed: a publish
+/// while Redis is away answers 503 after this, not never.
+const TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest wait between two attempts to relink pub/sub.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// What [`READ`] found.
+struct Read {
+    epoch: Arc<str>,
+    head: u64,
+    replay: Replay,
+}
+
+pub struct Redis {
+    keys: Keys,
+    client: Client,
+    commands: ConnectionManager,
+    publish: Script,
+    read: Script,
+    recent: Script,
+    /// Seconds a channel's keys live after its last publish or subscribe.
+    ttl: u64,
+    epoch: RwLock<Arc<str>>,
+    /// Channels with subscribers on this instance.
+    local: RwLock<HashMap<Arc<str>, Arc<Local>>>,
+    /// Whether the pub/sub connection is subscribed right now.
+    linked: AtomicBool,
+    /// Whether the last command succeeded.
+    commands_ok: AtomicBool,
+}
+
+/// A failed command, in one line.
+fn failed(what: &str, err: impl std::fmt::Display) -> BackendError {
+    BackendError(format!("redis {what}: {err}"))
+}
+
+impl Redis {
+    /// Connects to `url`, reads (or creates) the epoch and starts the pub/sub link, which runs
+    /// until `shutdown`. Fails, with the cause in one line, if Redis cannot be reached.
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        idle: Duration,
+        shutdown: CancellationToken,
+    ) -> Result<Arc<Self>, BackendError> {
+        let unreachable =
+            |e: &dyn std::fmt::Display| BackendError(format!("cannot reach Redis at {url}: {e}"));
+        let client = Client::open(url).map_err(|e| unreachable(&e))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(TIMEOUT))
+            .set_response_timeout(Some(TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(MAX_BACKOFF);
+        let commands = tokio::time::timeout(
+            TIMEOUT,
+            ConnectionManager::new_with_config(client.clone(), config),
+        )
+        .await
+        .map_err(|_| unreachable(&"timed out"))?
+        .map_err(|e| unreachable(&e))?;
+        let script = |body: &str| Script::new(&format!("{EPOCH}{FLATTEN}{body}"));
+        let redis = Arc::new(Self {
+            keys: Keys {
+                prefix: prefix.into(),
+            },
+            client,
+            commands,
+            publish: script(PUBLISH),
+            read: script(READ),
+            recent: script(RECENT),
+            ttl: idle.as_secs().max(1),
+            epoch: RwLock::new("".into()),
+            local: RwLock::default(),
+            linked: AtomicBool::new(false),
+            commands_ok: AtomicBool::new(true),
+        });
+        // Any script reads or creates the epoch; `recent` of no channel is the cheapest.
+        let epoch = redis.recent_raw("", 0).await?.0;
+        *redis.epoch.write().unwrap_or_else(PoisonError::into_inner) = epoch;
+        tokio::spawn(redis.clone().listen(shutdown));
+        Ok(redis)
+    }
+
+    /// The command connection, for domain state kept beside the hub's (e.g. an app's live collections).
+    pub fn commands(&self) -> ConnectionManager {
+        self.commands.clone()
+    }
+
+    /// The prefix of every key of this deployment.
+    pub fn prefix(&self) -> &str {
+        &self.keys.prefix
+    }
+
+    fn candidate() -> String {
+        format!("{:08x}", rand::rng().random::<u32>())
+    }
+
+    /// Runs a script invocation, recording whether Redis answered.
+    async fn run<T: ::redis::FromRedisValue>(
+        &self,
+        what: &str,
+        invocation: &::redis::ScriptInvocation<'_>,
+    ) -> Result<T, BackendError> {
+        let mut commands = self.commands.clone();
+        let result = invocation.invoke_async(&mut commands).await;
+        self.commands_ok.store(result.is_ok(), Ordering::Relaxed);
+        result.map_err(|e| failed(what, e))
+    }
+
+    /// Adopts `epoch` if it is new: the store lost its data, so every local stream ends (its
+    /// client reconnects with a cursor of the old epoch and gets `resync`).
+    fn adopt(&self, epoch: &str) -> Arc<str> {
+        let mut current = self.epoch.write().unwrap_or_else(PoisonError::into_inner);
+        if **current == *epoch {
+            return current.clone();
+        }
+        let old = std::mem::replace(&mut *current, epoch.into());
+        drop(current);
+        if !old.is_empty() {
+            let ended =
+                std::mem::take(&mut *self.local.write().unwrap_or_else(PoisonError::into_inner));
+            tracing::warn!(%old, new = %epoch, channels = ended.len(), "Redis has a new epoch (its data was lost); open streams end and resync");
+        }
+        epoch.into()
+    }
+
+    /// `script` ([`PUBLISH`] or [`READ`]) on `channel`: the keys both take (epoch, issued,
+    /// offset, log) and their first arguments (an epoch candidate, the TTL).
+    fn on_channel<'s>(&self, script: &'s Script, channel: &str) -> ::redis::ScriptInvocation<'s> {
+        let mut invocation = script.prepare_invoke();
+        invocation
+            .key(self.keys.epoch())
+            .key(self.keys.issued())
+            .key(self.keys.offset(channel))
+            .key(self.keys.log(channel))
+            .arg(Self::candidate())
+            .arg(self.ttl);
+        invocation
+    }
+
+    /// The channel's history after `after` (see [`READ`]); creates the channel if missing.
+    async fn read(&self, channel: &str, after: Option<u64>) -> Result<Read, BackendError> {
+        let mut invocation = self.on_channel(&self.read, channel);
+        invocation.arg(after.map(|a| a.to_string()).unwrap_or_default());
+        let reply: Vec<String> = self.run("read", &invocation).await?;
+        let mut reply = reply.into_iter();
+        let (Some(epoch), Some(head), Some(status)) = (reply.next(), reply.next(), reply.next())
+        else {
+            return Err(failed("read", "short reply"));
+        };
+        let head = head.parse().map_err(|e| failed("read", e))?;
+        let replay = match status.as_str() {
+            "gap" => Replay::Gap,
+            _ => Replay::Events(entries(channel, reply)?),
+        };
+        Ok(Read {
+            epoch: self.adopt(&epoch),
+            head,
+            replay,
+        })
+    }
+
+    async fn recent_raw(
+        &self,
+        channel: &str,
+        n: usize,
+    ) -> Result<(Arc<str>, Vec<Arc<Stored>>), BackendError> {
+        let mut invocation = self.recent.prepare_invoke();
+        invocation
+            .key(self.keys.epoch())
+            .key(self.keys.log(channel))
+            .arg(Self::candidate())
+            .arg(n);
+        let reply: Vec<String> = self.run("recent", &invocation).await?;
+        let mut reply = reply.into_iter();
+        let epoch = reply
+            .next()
+            .ok_or_else(|| failed("recent", "short reply"))?;
+        Ok((epoch.into(), entries(channel, reply)?))
+    }
+}
+
+impl Backend for Redis {
+    fn epoch(&self) -> Arc<str> {
+        self.epoch
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn degraded(&self) -> Option<String> {
+        if !self.linked.load(Ordering::Relaxed) {
+            Some("Redis pub/sub is not linked".into())
+        } else if !self.commands_ok.load(Ordering::Relaxed) {
+            Some("Redis commands fail".into())
+        } else {
+            None
+        }
+    }
+
+    fn publish<'a>(
+        &'a self,
+        channel: &'a str,
+        history: usize,
+        event: NewEvent,
+    ) -> BoxFuture<'a, Result<Arc<Stored>, BackendError>> {
+        async move {
+            let except = event
+                .except
+                .iter()
+                .map(|id| id.0.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            let mut invocation = self.on_channel(&self.publish, channel);
+            invocation
+                .arg(history)
+                .arg(&*event.name)
+                .arg(&*event.data)
+                .arg(except)
+                .arg(self.keys.publish(channel));
+            let (epoch, id): (String, u64) = self.run("publish", &invocation).await?;
+            self.adopt(&epoch);
+            Ok(Arc::new(Stored::new(
+                id,
+                channel.into(),
+                event.name,
+                event.data,
+                event.except,
+            )))
+        }
+        .boxed()
+    }
+
+    fn subscribe<'a>(
+        &'a self,
+        channel: &'a str,
+        history: usize,
+        after: Option<u64>,
+    ) -> BoxFuture<'a, Result<Feed, BackendError>> {
+        async move {
+            // Joined before reading: every event published after the read arrives live.
+            let (local, receiver) = self.join(channel, history);
+            let read = self.read(channel, after).await?;
+            local
+                .last
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_or_insert(read.head);
+            let live = BroadcastStream::new(receiver)
+                .map(|item| match item {
+                    Ok(Delivery::Event(event)) => Live::Event(event),
+                    Ok(Delivery::Missed) => Live::Missed,
+                    Err(BroadcastStreamRecvError::Lagged(n)) => Live::Lagged(n),
+                })
+                .boxed();
+            Ok(Feed {
+                epoch: read.epoch,
+                head: read.head,
+                replay: read.replay,
+                live,
+            })
+        }
+        .boxed()
+    }
+
+    fn head<'a>(
+        &'a self,
+        channel: &'a str,
+        _history: usize,
+    ) -> BoxFuture<'a, Result<u64, BackendError>> {
+        async move { Ok(self.read(channel, None).await?.head) }.boxed()
+    }
+
+    fn recent<'a>(
+        &'a self,
+        channel: &'a str,
+        n: usize,
+    ) -> BoxFuture<'a, Result<Vec<Arc<Stored>>, BackendError>> {
+        async move {
+            let (epoch, events) = self.recent_raw(channel, n).await?;
+            self.adopt(&epoch);
+            Ok(events)
+        }
+        .boxed()
+    }
+
+    /// Forgets local channels nobody here subscribes to (Redis keeps their history until it
+    /// expires) and refreshes the expiry of those still served.
+    fn sweep(&self, _idle: Duration) -> usize {
+        let mut local = self.local.write().unwrap_or_else(PoisonError::into_inner);
+        let before = local.len();
+        local.retain(|_, channel| channel.sender.receiver_count() > 0);
+        let dropped = before - local.len();
+        let mut refresh = ::redis::pipe();
+        for name in local.keys() {
+            refresh
+                .expire(self.keys.offset(name), self.ttl as i64)
+                .ignore()
+                .expire(self.keys.log(name), self.ttl as i64)
+                .ignore();
+        }
+        drop(local);
+        let mut commands = self.commands.clone();
+        tokio::spawn(async move {
+            if let Err(err) = refresh.query_async::<()>(&mut commands).await {
+                tracing::warn!(error = %err, "cannot refresh channel expiry in Redis");
+            }
+        });
+        dropped
+    }
+}
