@@ -12,12 +12,16 @@
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
-    sync::{LazyLock, Mutex},
+    sync::Mutex,
 };
 
 pub use app::events::NewOrder;
 use app::events::{Order, OrderCreated, OrderStatus, OrderUpdated, channels};
 use serde::Deserialize;
+
+mod scripts;
+
+use scripts::{CREATE, RECENT, REMOVE, SETTLE, UNSETTLE};
 
 use super::now_ms;
 use crate::cluster::Shared;
@@ -401,104 +405,6 @@ impl From<::redis::RedisError> for OrderError {
     }
 }
 
-/// The order book's keys in Redis.
-struct OrderKeys {
-    /// Hash: id → order JSON.
-    orders: String,
-    /// Sorted set of ids, for "newest first".
-    index: String,
-    /// Hash: owner → open orders.
-    open: String,
-    /// List of settled ids, oldest settlement first.
-    settled: String,
-}
-
-impl Shared {
-    fn order_keys(&self) -> OrderKeys {
-        OrderKeys {
-            orders: self.key("orders"),
-            index: self.key("orders:index"),
-            open: self.key("orders:open"),
-            settled: self.key("orders:settled"),
-        }
-    }
-}
-
-/// KEYS: orders, index, open. ARGV: id, JSON, owner, open limit. 0: over the limit.
-static CREATE: LazyLock<::redis::Script> = LazyLock::new(|| {
-    ::redis::Script::new(
-        r"
-if tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0') >= tonumber(ARGV[4]) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
-redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
-return 1
-",
-    )
-});
-
-/// KEYS: orders, index, open. ARGV: id, owner.
-static REMOVE: LazyLock<::redis::Script> = LazyLock::new(|| {
-    ::redis::Script::new(
-        r"
-if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  redis.call('HINCRBY', KEYS[3], ARGV[2], -1)
-end
-return 1
-",
-    )
-});
-
-/// KEYS: orders, index, open, settled. ARGV: id, JSON before, JSON after, owner, settled
-/// kept. 0: the order changed since it was read.
-static SETTLE: LazyLock<::redis::Script> = LazyLock::new(|| {
-    ::redis::Script::new(
-        r"
-if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-if redis.call('HINCRBY', KEYS[3], ARGV[4], -1) <= 0 then redis.call('HDEL', KEYS[3], ARGV[4]) end
-redis.call('RPUSH', KEYS[4], ARGV[1])
-while redis.call('LLEN', KEYS[4]) > tonumber(ARGV[5]) do
-  local old = redis.call('LPOP', KEYS[4])
-  redis.call('HDEL', KEYS[1], old)
-  redis.call('ZREM', KEYS[2], old)
-end
-return 1
-",
-    )
-});
-
-/// KEYS: orders, open, settled. ARGV: id, JSON after, JSON before, owner.
-static UNSETTLE: LazyLock<::redis::Script> = LazyLock::new(|| {
-    ::redis::Script::new(
-        r"
-if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-redis.call('HINCRBY', KEYS[2], ARGV[4], 1)
-redis.call('LREM', KEYS[3], -1, ARGV[1])
-return 1
-",
-    )
-});
-
-/// KEYS: orders, index. ARGV: n. Returns {total, newest n JSONs…}.
-static RECENT: LazyLock<::redis::Script> = LazyLock::new(|| {
-    ::redis::Script::new(
-        r"
-local out = {tostring(redis.call('HLEN', KEYS[1]))}
-local n = tonumber(ARGV[1])
-if n < 1 then return out end
-local ids = redis.call('ZREVRANGE', KEYS[2], 0, n - 1)
-if #ids == 0 then return out end
-for _, order in ipairs(redis.call('HMGET', KEYS[1], unpack(ids))) do
-  if order then out[#out + 1] = order end
-end
-return out
-",
-    )
-});
-
 impl Book {
     /// One fewer open order for `owner`.
     fn close_one(&mut self, owner: &str) {
@@ -512,111 +418,4 @@ impl Book {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use app::events::Side;
-
-    fn order(symbol: &str, quantity: u32, price: f64) -> NewOrder {
-        NewOrder {
-            symbol: symbol.into(),
-            side: Side::Buy,
-            quantity,
-            price,
-        }
-    }
-
-    /// Bad symbols, quantities and prices are refused with a reason naming the field.
-    #[test]
-    fn validation_names_the_field() {
-        for (bad, field) in [
-            (order("acme", 1, 1.0), "symbol"),
-            (order("", 1, 1.0), "symbol"),
-            (order("TOOLONGSYM", 1, 1.0), "symbol"),
-            (order("ACME", 0, 1.0), "quantity"),
-            (order("ACME", 2_000_000, 1.0), "quantity"),
-            (order("ACME", 1, 0.0), "price"),
-            (order("ACME", 1, f64::NAN), "price"),
-            (order("ACME", 1, -3.0), "price"),
-        ] {
-            let err = validate(&bad).unwrap_err().to_string();
-            assert!(err.starts_with(field), "{err}");
-        }
-        assert!(validate(&order("ACME", 10, 101.5)).is_ok());
-    }
-
-    fn hub() -> Hub {
-        crate::feeds::test_hub()
-    }
-
-    fn settle(status: OrderStatus) -> StatusChange {
-        StatusChange { status }
-    }
-
-    /// Open orders per user are capped; settled orders age out oldest first, open ones never.
-    #[tokio::test]
-    async fn the_book_is_bounded() {
-        let hub = hub();
-        let book = OrderBook::new(
-            OrderLimits {
-                open_per_user: 3,
-                settled_kept: 2,
-            },
-            None,
-        );
-        let mut ids = Vec::new();
-        for _ in 0..3 {
-            ids.push(
-                book.create(&hub, "alice", order("ACME", 1, 1.0), None)
-                    .await
-                    .unwrap()
-                    .id,
-            );
-        }
-        assert!(matches!(
-            book.create(&hub, "alice", order("ACME", 1, 1.0), None)
-                .await,
-            Err(OrderError::TooManyOpen { limit: 3 })
-        ));
-        book.create(&hub, "bob", order("ACME", 1, 1.0), None)
-            .await
-            .unwrap();
-        for &id in &ids {
-            book.update(&hub, "alice", id, settle(OrderStatus::Filled), None)
-                .await
-                .unwrap();
-        }
-        let (shown, total) = book.recent(100).await.unwrap();
-        assert_eq!(total, 3, "bob's open order and the two newest settled ones");
-        assert!(
-            !shown.iter().any(|o| o.id == ids[0]),
-            "the oldest settled aged out"
-        );
-        // Settling freed alice's slots.
-        for _ in 0..3 {
-            book.create(&hub, "alice", order("ACME", 1, 1.0), None)
-                .await
-                .unwrap();
-        }
-    }
-
-    /// Only the owner may fill or cancel an order; a refusal changes nothing.
-    #[tokio::test]
-    async fn only_the_owner_changes_an_order() {
-        let hub = hub();
-        let book = OrderBook::default();
-        let id = book
-            .create(&hub, "alice", order("ACME", 1, 1.0), None)
-            .await
-            .unwrap()
-            .id;
-        assert!(matches!(
-            book.update(&hub, "bob", id, settle(OrderStatus::Cancelled), None)
-                .await,
-            Err(OrderError::NotYours(_))
-        ));
-        assert_eq!(book.recent(1).await.unwrap().0[0].status, OrderStatus::Open);
-        book.update(&hub, "alice", id, settle(OrderStatus::Cancelled), None)
-            .await
-            .unwrap();
-    }
-}
+mod tests;

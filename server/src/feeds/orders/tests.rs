@@ -1,0 +1,108 @@
+//! The book's bounds and ownership rules, in memory.
+
+use super::*;
+use app::events::Side;
+
+fn order(symbol: &str, quantity: u32, price: f64) -> NewOrder {
+    NewOrder {
+        symbol: symbol.into(),
+        side: Side::Buy,
+        quantity,
+        price,
+    }
+}
+
+/// Bad symbols, quantities and prices are refused with a reason naming the field.
+#[test]
+fn validation_names_the_field() {
+    for (bad, field) in [
+        (order("acme", 1, 1.0), "symbol"),
+        (order("", 1, 1.0), "symbol"),
+        (order("TOOLONGSYM", 1, 1.0), "symbol"),
+        (order("ACME", 0, 1.0), "quantity"),
+        (order("ACME", 2_000_000, 1.0), "quantity"),
+        (order("ACME", 1, 0.0), "price"),
+        (order("ACME", 1, f64::NAN), "price"),
+        (order("ACME", 1, -3.0), "price"),
+    ] {
+        let err = validate(&bad).unwrap_err().to_string();
+        assert!(err.starts_with(field), "{err}");
+    }
+    assert!(validate(&order("ACME", 10, 101.5)).is_ok());
+}
+
+fn hub() -> Hub {
+    crate::feeds::test_hub()
+}
+
+fn settle(status: OrderStatus) -> StatusChange {
+    StatusChange { status }
+}
+
+/// Open orders per user are capped; settled orders age out oldest first, open ones never.
+#[tokio::test]
+async fn the_book_is_bounded() {
+    let hub = hub();
+    let book = OrderBook::new(
+        OrderLimits {
+            open_per_user: 3,
+            settled_kept: 2,
+        },
+        None,
+    );
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(
+            book.create(&hub, "alice", order("ACME", 1, 1.0), None)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    assert!(matches!(
+        book.create(&hub, "alice", order("ACME", 1, 1.0), None)
+            .await,
+        Err(OrderError::TooManyOpen { limit: 3 })
+    ));
+    book.create(&hub, "bob", order("ACME", 1, 1.0), None)
+        .await
+        .unwrap();
+    for &id in &ids {
+        book.update(&hub, "alice", id, settle(OrderStatus::Filled), None)
+            .await
+            .unwrap();
+    }
+    let (shown, total) = book.recent(100).await.unwrap();
+    assert_eq!(total, 3, "bob's open order and the two newest settled ones");
+    assert!(
+        !shown.iter().any(|o| o.id == ids[0]),
+        "the oldest settled aged out"
+    );
+    // Settling freed alice's slots.
+    for _ in 0..3 {
+        book.create(&hub, "alice", order("ACME", 1, 1.0), None)
+            .await
+            .unwrap();
+    }
+}
+
+/// Only the owner may fill or cancel an order; a refusal changes nothing.
+#[tokio::test]
+async fn only_the_owner_changes_an_order() {
+    let hub = hub();
+    let book = OrderBook::default();
+    let id = book
+        .create(&hub, "alice", order("ACME", 1, 1.0), None)
+        .await
+        .unwrap()
+        .id;
+    assert!(matches!(
+        book.update(&hub, "bob", id, settle(OrderStatus::Cancelled), None)
+            .await,
+        Err(OrderError::NotYours(_))
+    ));
+    assert_eq!(book.recent(1).await.unwrap().0[0].status, OrderStatus::Open);
+    book.update(&hub, "alice", id, settle(OrderStatus::Cancelled), None)
+        .await
+        .unwrap();
+}
