@@ -1,7 +1,8 @@
 //! What the instances of one deployment share beyond the hub, through the same Redis: the
 //! lease that picks the one instance running the shared producers (prices, clock, simulated
 //! orders, the stats feed), the cluster view of the stats, and the command connection the
-//! domain state uses (`feeds::orders`, `feeds::jobs`, `feeds::notifications`).
+//! domain state uses (`feeds::orders`, `feeds::jobs`, `feeds::notifications`). It imports
+//! nothing of the feeds: they depend on it, not the other way round.
 //!
 //! Without `REDIS_URL` this process is the whole cluster: it always leads, and its stats are
 //! the cluster's.
@@ -19,7 +20,7 @@ use leptos_live::StreamStats;
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
-use crate::feeds::now_ms;
+use crate::clock::now_ms;
 use leptos_live::hub::Hub;
 
 /// How often the lease is renewed and this instance's stats written.

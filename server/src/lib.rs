@@ -4,6 +4,7 @@
 //!
 //! - [`config`]: typed configuration from the environment, with defaults.
 //! - [`state`]: [`AppState`], the shared handles every handler gets.
+//! - [`clock`]: wall-clock milliseconds for event timestamps.
 //! - [`cluster`]: what instances sharing one Redis agree on beyond the hub: which one runs
 //!   the shared producers, and the stats of all.
 //! - [`feeds`]: the channel table, and the producers and domain code that publish: prices,
@@ -21,6 +22,7 @@
 pub mod api;
 pub mod auth;
 pub mod client;
+pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod error;

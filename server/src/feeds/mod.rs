@@ -16,10 +16,7 @@ pub mod orders;
 pub mod prices;
 pub mod stats;
 
-use std::{
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{sync::Arc, time::Duration};
 
 use app::events::{
     ServerTime,
@@ -105,12 +102,7 @@ async fn clock(hub: Arc<Hub>, mut ticks: Ticks) {
     }
 }
 
-/// Milliseconds since the Unix epoch, for event timestamps.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
+pub use crate::clock::now_ms;
 
 /// The clock of a producer: ticks every `every` (the first at once) until shutdown.
 pub struct Ticks {
