@@ -2,14 +2,14 @@
 //! event. The server publishes these types and the browser decodes the very same types, so a
 //! change here is a change on both sides.
 
-use leptos_live::LiveEvent;
+use leptos_live::{Item, LiveEvent};
 use serde::{Deserialize, Serialize};
 
 /// Channel names: what the server's hub publishes on and clients subscribe to.
 pub mod channels {
     /// Price ticks ([`PriceTick`](super::PriceTick)); anyone may listen.
     pub const PRICES: &str = "prices";
-    /// [`OrderCreated`](super::OrderCreated) and [`OrderUpdated`](super::OrderUpdated);
+    /// The live collection of [`Order`](super::Order)s (`order:created`, `order:updated`);
     /// signed-in users.
     pub const ORDERS: &str = "orders";
     /// The example channel of the README's "Add your own stream":
@@ -138,6 +138,31 @@ pub struct Order {
     pub updated_at_ms: u64,
 }
 
+/// Orders are a live collection: `order:created` / `order:updated` on [`channels::ORDERS`]
+/// (as `leptos_live::collection::{Created, Updated}<Order>`), open orders counting against
+/// their owner's limit.
+impl Item for Order {
+    const CREATED: &'static str = "order:created";
+    const UPDATED: &'static str = "order:updated";
+
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The time of its last change: an order changes once (open → filled or cancelled).
+    fn version(&self) -> u64 {
+        self.updated_at_ms
+    }
+
+    fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    fn is_active(&self) -> bool {
+        self.status == OrderStatus::Open
+    }
+}
+
 /// What a client sends to place an order (`POST /api/orders`, or the `place_order` action).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -146,24 +171,6 @@ pub struct NewOrder {
     pub side: Side,
     pub quantity: u32,
     pub price: f64,
-}
-
-/// A new order (`event: order:created`, data: the order).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct OrderCreated(pub Order);
-
-impl LiveEvent for OrderCreated {
-    const NAME: &'static str = "order:created";
-}
-
-/// An order whose status changed (`event: order:updated`, data: the order).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct OrderUpdated(pub Order);
-
-impl LiveEvent for OrderUpdated {
-    const NAME: &'static str = "order:updated";
 }
 
 /// A message to one user.

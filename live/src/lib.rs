@@ -6,6 +6,9 @@
 //! - [`event`]: [`LiveEvent`] (one serde type per event, shared by server and browser) and the
 //!   engine's own events: `hello`, `resync`, stats.
 //! - [`cursor`]: the resume position `EPOCH:CHANNEL=ID,…` every event id carries.
+//! - [`collection`]: a live list of items with ids and versions (an order book, tickets):
+//!   kept by the server in the hub's backend with bounds and compare-and-set updates,
+//!   announced as `created` / `updated`, folded into the page's list by [`use_collection`].
 //! - [`client`]: one stream per browser shared by its tabs; [`use_channel`] and friends give a
 //!   component signals; refusals and reconnects as [`StreamStatus`]. Inert during SSR.
 //!
@@ -25,6 +28,7 @@
 //! subscribe.
 
 pub mod client;
+pub mod collection;
 pub mod cursor;
 pub mod event;
 #[cfg(feature = "ssr")]
@@ -38,5 +42,6 @@ pub use client::{
     Channel, LiveConnection, Refusal, StreamStatus, provide_live_connection, use_channel,
     use_channel_events, use_channel_from, use_live_connection,
 };
+pub use collection::{Item, use_collection};
 pub use cursor::Cursor;
 pub use event::{Envelope, Hello, LiveEvent, Resync, STREAM_PATH, StreamInfo, StreamStats};

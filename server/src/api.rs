@@ -43,7 +43,7 @@ pub async fn create_order(
 ) -> Result<(StatusCode, Json<Order>), ApiError> {
     let order = state
         .orders
-        .create(&state.hub, &user, new, sender(&state, &user, &headers))
+        .create(&user, new, sender(&state, &user, &headers))
         .await?;
     Ok((StatusCode::CREATED, Json(order)))
 }
@@ -61,10 +61,7 @@ pub async fn update_order(
         .parse()
         .map_err(|_| ApiError::not_found(format!("no order {id:?}")))?;
     let except = sender(&state, &user, &headers);
-    let order = state
-        .orders
-        .update(&state.hub, &user, id, change, except)
-        .await?;
+    let order = state.orders.update(&user, id, change, except).await?;
     Ok(Json(order))
 }
 

@@ -61,7 +61,7 @@ impl Host for AppHost {
         Box::pin(async move {
             state
                 .orders
-                .create(&state.hub, &user, order, None)
+                .create(&user, order, None)
                 .await
                 .map_err(refusal)
         })
@@ -72,7 +72,7 @@ impl Host for AppHost {
         Box::pin(async move {
             state
                 .orders
-                .update(&state.hub, &user, id, StatusChange { status }, None)
+                .update(&user, id, StatusChange { status }, None)
                 .await
                 .map_err(refusal)
         })

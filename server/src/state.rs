@@ -72,11 +72,11 @@ impl AppState {
         if config.bench {
             feeds::bench::register(&mut registry, config.heartbeat);
         }
-        let hub = Hub::new(registry, backend, config.limits);
+        let hub = Arc::new(Hub::new(registry, backend, config.limits));
         Ok(Self {
-            hub: Arc::new(hub),
+            orders: Arc::new(OrderBook::new(hub.clone(), config.orders)),
+            hub,
             cluster: Arc::new(cluster),
-            orders: Arc::new(OrderBook::new(config.orders, store.clone())),
             notifier: Arc::new(Notifier::new(store.clone())),
             jobs,
             session_key: config.session_key.clone(),

@@ -216,13 +216,15 @@ async fn unreachable_redis_at_start_is_a_clear_error() {
 }
 
 /// An order placed through A is listed by B, settled through B (only by its owner), and both
-/// changes reach a subscriber on A; the open-order limit counts across instances.
+/// changes reach a subscriber on A; the open-order limit counts across instances, and settled
+/// orders age out of the shared book (oldest settlement first) whichever instance settled them.
 #[tokio::test]
 async fn orders_are_one_book_across_instances() {
     let redis = RedisServer::start().await;
     let key = Key::generate();
     let mut config = instance_config(&redis, &key);
     config.orders.open_per_user = 2;
+    config.orders.settled_kept = 1;
     let a = spawn_app_with(config.clone()).await;
     let b = spawn_app_with(config).await;
     let alice = signed_in(&a, "alice").await;
@@ -260,15 +262,32 @@ async fn orders_are_one_book_across_instances() {
     assert_eq!(names, ["order:created", "order:updated"]);
 
     // Two open orders, one through each instance: the third is refused on either.
-    place_order(&a, &alice, None).await;
-    place_order(&b, &alice, None).await;
-    let third = alice
+    let second = place_order(&a, &alice, None).await;
+    let third = place_order(&b, &alice, None).await;
+    let refused = alice
         .post(b.url("/api/orders"))
         .json(&serde_json::json!({"symbol":"ACME","side":"buy","quantity":1,"price":1.0}))
         .send()
         .await
         .unwrap();
-    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    // Settled through one instance and the other: one settled order is kept, the newest.
+    for (app, order) in [(&a, &second), (&b, &third)] {
+        let settled = alice
+            .patch(app.url(&format!("/api/orders/{}", order.id)))
+            .json(&serde_json::json!({"status": "cancelled"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(settled.status(), StatusCode::OK);
+    }
+    let listed: serde_json::Value = common::json(alice.get(a.url("/api/orders"))).await;
+    assert_eq!(listed["total"], 1, "{listed}");
+    assert_eq!(listed["orders"][0]["id"], third.id);
+    // Settling freed both places.
+    place_order(&b, &alice, None).await;
+    place_order(&a, &alice, None).await;
 }
 
 /// `X-Connection-Id` from a stream held by B skips that stream when the order is placed

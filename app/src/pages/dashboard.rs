@@ -6,7 +6,7 @@
 //! once. A `resync`, or a sign-in or sign-out, fetches a fresh snapshot.
 
 use leptos::prelude::*;
-use leptos_live::{use_channel_events, use_live_connection};
+use leptos_live::{collection::upsert, use_channel_events, use_collection, use_live_connection};
 
 use crate::{
     actions::{ActionError, LiveSnapshot, call, live_snapshot},
@@ -14,7 +14,7 @@ use crate::{
         ConnectionBadge, JobDemo, NotificationBell, OrderForm, OrderTable, PriceTile,
         SendNotificationForm, SessionPanel, Toasts,
     },
-    events::{Notification, Order, OrderCreated, OrderUpdated, PriceTick, Snapshot, channels},
+    events::{Notification, Order, PriceTick, Snapshot, channels},
 };
 
 /// Ticks kept per symbol for its sparkline.
@@ -139,17 +139,15 @@ fn DashboardView(snapshot: Snapshot, reload: Callback<()>) -> impl IntoView {
         ticks.update(|t| push_tick(t, tick));
     });
 
-    let orders = RwSignal::new(orders);
+    let orders = if user.is_some() {
+        use_collection(channels::ORDERS, orders, ORDERS_SHOWN)
+    } else {
+        RwSignal::new(orders)
+    };
     let notes = RwSignal::new(notifications);
     let unread = RwSignal::new(0usize);
     let toasts = RwSignal::new(Vec::<Notification>::new());
     if let Some(user) = &user {
-        use_channel_events::<OrderCreated>(channels::ORDERS, move |OrderCreated(order)| {
-            orders.update(|o| upsert_order(o, order));
-        });
-        use_channel_events::<OrderUpdated>(channels::ORDERS, move |OrderUpdated(order)| {
-            orders.update(|o| upsert_order(o, order));
-        });
         use_channel_events::<Notification>(channels::notifications(user), move |note| {
             let mut added = false;
             notes.update(|n| added = add_notification(n, note.clone()));
@@ -159,7 +157,9 @@ fn DashboardView(snapshot: Snapshot, reload: Callback<()>) -> impl IntoView {
             }
         });
     }
-    let on_placed = Callback::new(move |order: Order| orders.update(|o| upsert_order(o, order)));
+    let on_placed = Callback::new(move |order: Order| {
+        orders.maybe_update(|o| upsert(o, order, ORDERS_SHOWN));
+    });
     let symbols =
         Memo::new(move |_| ticks.with(|t| t.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>()));
     let signed_in = user.is_some();
@@ -287,20 +287,6 @@ fn push_tick(grouped: &mut Ticks, tick: PriceTick) {
     }
 }
 
-/// Inserts or replaces `order` in `orders` (newest first, as the snapshot lists them), unless
-/// what we hold is newer. Inserting in place rather than sorting keeps a sort out of the wasm.
-fn upsert_order(orders: &mut Vec<Order>, order: Order) {
-    match orders.iter_mut().find(|o| o.id == order.id) {
-        Some(held) if held.updated_at_ms > order.updated_at_ms => {}
-        Some(held) => *held = order,
-        None => {
-            let at = orders.partition_point(|o| o.id > order.id);
-            orders.insert(at, order);
-            orders.truncate(ORDERS_SHOWN);
-        }
-    }
-}
-
 /// Adds `note` unless it is already there; says whether it was new.
 fn add_notification(notes: &mut Vec<Notification>, note: Notification) -> bool {
     if notes.iter().any(|n| n.id == note.id) {
@@ -313,7 +299,6 @@ fn add_notification(notes: &mut Vec<Notification>, note: Notification) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{OrderStatus, Side};
 
     fn tick(symbol: &str, at_ms: u64) -> PriceTick {
         PriceTick {
@@ -321,19 +306,6 @@ mod tests {
             price: at_ms as f64,
             change: 0.0,
             at_ms,
-        }
-    }
-
-    fn order(id: u64, updated_at_ms: u64, status: OrderStatus) -> Order {
-        Order {
-            id,
-            symbol: "ACME".into(),
-            side: Side::Buy,
-            quantity: 1,
-            price: 1.0,
-            status,
-            owner: "alice".into(),
-            updated_at_ms,
         }
     }
 
@@ -353,38 +325,6 @@ mod tests {
         push_tick(&mut grouped, tick("0", 1));
         let symbols: Vec<&str> = grouped.iter().map(|(s, _)| s.as_str()).collect();
         assert_eq!(symbols, ["0", "A", "B"]);
-    }
-
-    /// Orders upsert by id, newest first; an older copy never overwrites a newer one.
-    #[test]
-    fn orders_upsert_by_id() {
-        let mut orders = vec![];
-        upsert_order(&mut orders, order(1, 10, OrderStatus::Open));
-        upsert_order(&mut orders, order(2, 11, OrderStatus::Open));
-        upsert_order(&mut orders, order(1, 20, OrderStatus::Filled));
-        upsert_order(&mut orders, order(1, 10, OrderStatus::Open));
-        upsert_order(&mut orders, order(2, 11, OrderStatus::Open));
-        assert_eq!(orders.iter().map(|o| o.id).collect::<Vec<_>>(), vec![2, 1]);
-        assert_eq!(orders[1].status, OrderStatus::Filled);
-    }
-
-    /// An order arriving late takes its place by id; only the newest are kept.
-    #[test]
-    fn orders_stay_newest_first_and_bounded() {
-        let mut orders = vec![];
-        for id in [5, 1, 3, 2, 4] {
-            upsert_order(&mut orders, order(id, 10, OrderStatus::Open));
-        }
-        assert_eq!(
-            orders.iter().map(|o| o.id).collect::<Vec<_>>(),
-            vec![5, 4, 3, 2, 1]
-        );
-        for id in 6..=(ORDERS_SHOWN as u64 + 5) {
-            upsert_order(&mut orders, order(id, 10, OrderStatus::Open));
-        }
-        assert_eq!(orders.len(), ORDERS_SHOWN);
-        assert_eq!(orders.first().map(|o| o.id), Some(ORDERS_SHOWN as u64 + 5));
-        assert_eq!(orders.last().map(|o| o.id), Some(6));
     }
 
     /// A notification seen twice is added once.

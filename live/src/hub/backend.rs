@@ -144,6 +144,10 @@ pub trait Backend: Send + Sync + 'static {
         n: usize,
     ) -> BoxFuture<'a, Result<Vec<Arc<Stored>>, BackendError>>;
 
+    /// The store of the live collection `name` (see [`crate::collection`]): kept where this
+    /// backend keeps its channels, so instances sharing the backend share the collection.
+    fn store(&self, name: &str) -> Arc<dyn crate::collection::Store>;
+
     /// Drops channels that have had no subscriber and no event for `idle`, with their
     /// history; returns how many. A later cursor for one of them replays as a gap (`resync`).
     fn sweep(&self, idle: std::time::Duration) -> usize;

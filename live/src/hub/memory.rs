@@ -44,6 +44,8 @@ pub struct Memory {
     channels: RwLock<HashMap<Arc<str>, Arc<Channel>>>,
     /// The highest id issued on any channel: where a new channel's ids continue from.
     issued: AtomicU64,
+    /// The live collections' items.
+    stores: crate::collection::store::Stores,
 }
 
 struct Channel {
@@ -102,6 +104,7 @@ impl Memory {
             epoch: format!("{:08x}", rand::rng().random::<u32>()).into(),
             channels: RwLock::default(),
             issued: AtomicU64::new(0),
+            stores: Default::default(),
         }
     }
 
@@ -178,6 +181,10 @@ impl Channel {
 impl Backend for Memory {
     fn epoch(&self) -> Arc<str> {
         self.epoch.clone()
+    }
+
+    fn store(&self, name: &str) -> Arc<dyn crate::collection::Store> {
+        self.stores.get(name)
     }
 
     fn publish<'a>(

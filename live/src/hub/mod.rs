@@ -313,6 +313,11 @@ impl Hub {
     }
 
     /// Names the history this hub's ids belong to.
+    /// Where the live collection `name` keeps its items (see [`crate::collection`]).
+    pub fn store(&self, name: &str) -> Arc<dyn crate::collection::Store> {
+        self.backend.store(name)
+    }
+
     pub fn epoch(&self) -> Arc<str> {
         self.backend.epoch()
     }

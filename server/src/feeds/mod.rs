@@ -84,11 +84,7 @@ pub fn spawn_all(state: &AppState) {
         state.shutdown.clone(),
     ));
     if let Some(every) = state.config.order_simulator {
-        tokio::spawn(order_simulator::run(
-            state.hub.clone(),
-            state.orders.clone(),
-            led(every),
-        ));
+        tokio::spawn(order_simulator::run(state.orders.clone(), led(every)));
     }
 }
 

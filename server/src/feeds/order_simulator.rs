@@ -12,7 +12,6 @@ use super::{
     orders::{NewOrder, OrderBook, StatusChange},
     prices::SYMBOLS,
 };
-use leptos_live::hub::Hub;
 
 /// The owner of simulated orders.
 pub const MARKET_USER: &str = "market";
@@ -21,7 +20,7 @@ pub const MARKET_USER: &str = "market";
 const MAX_OPEN: usize = 8;
 
 /// Trades at each of `ticks`.
-pub async fn run(hub: Arc<Hub>, book: Arc<OrderBook>, mut ticks: Ticks) {
+pub async fn run(book: Arc<OrderBook>, mut ticks: Ticks) {
     let mut rng = SmallRng::from_os_rng();
     let mut outage = Outage::new("order simulator");
     while ticks.next().await {
@@ -41,7 +40,7 @@ pub async fn run(hub: Arc<Hub>, book: Arc<OrderBook>, mut ticks: Ticks) {
             } else {
                 OrderStatus::Cancelled
             };
-            book.update(&hub, MARKET_USER, id, StatusChange { status }, None)
+            book.update(MARKET_USER, id, StatusChange { status }, None)
                 .await
                 .map(drop)
         } else {
@@ -56,7 +55,7 @@ pub async fn run(hub: Arc<Hub>, book: Arc<OrderBook>, mut ticks: Ticks) {
                 quantity: rng.random_range(1..=50) * 10,
                 price: base * rng.random_range(0.97..1.03),
             };
-            book.create(&hub, MARKET_USER, order, None).await.map(drop)
+            book.create(MARKET_USER, order, None).await.map(drop)
         };
         outage.record(result);
     }
@@ -76,7 +75,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn simulates_creates_and_updates() {
         let hub = Arc::new(crate::feeds::test_hub());
-        let book = Arc::new(OrderBook::default());
+        let book = Arc::new(OrderBook::new(hub.clone(), Default::default()));
         let subscription = hub
             .subscribe(
                 leptos_live::hub::Client::user(Some("alice")),
@@ -87,7 +86,6 @@ mod tests {
             .unwrap();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(run(
-            hub.clone(),
             book.clone(),
             Ticks::new(Duration::from_secs(1), shutdown.clone()),
         ));

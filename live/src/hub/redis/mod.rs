@@ -237,6 +237,14 @@ impl Redis {
 }
 
 impl Backend for Redis {
+    fn store(&self, name: &str) -> Arc<dyn crate::collection::Store> {
+        Arc::new(crate::collection::redis::Shared::new(
+            self.commands(),
+            self.prefix(),
+            name,
+        ))
+    }
+
     fn epoch(&self) -> Arc<str> {
         self.epoch
             .read()

@@ -31,8 +31,8 @@ fn validation_names_the_field() {
     assert!(validate(&order("ACME", 10, 101.5)).is_ok());
 }
 
-fn hub() -> Hub {
-    crate::feeds::test_hub()
+fn hub() -> Arc<Hub> {
+    Arc::new(crate::feeds::test_hub())
 }
 
 fn settle(status: OrderStatus) -> StatusChange {
@@ -42,33 +42,31 @@ fn settle(status: OrderStatus) -> StatusChange {
 /// Open orders per user are capped; settled orders age out oldest first, open ones never.
 #[tokio::test]
 async fn the_book_is_bounded() {
-    let hub = hub();
     let book = OrderBook::new(
+        hub(),
         OrderLimits {
             open_per_user: 3,
             settled_kept: 2,
         },
-        None,
     );
     let mut ids = Vec::new();
     for _ in 0..3 {
         ids.push(
-            book.create(&hub, "alice", order("ACME", 1, 1.0), None)
+            book.create("alice", order("ACME", 1, 1.0), None)
                 .await
                 .unwrap()
                 .id,
         );
     }
     assert!(matches!(
-        book.create(&hub, "alice", order("ACME", 1, 1.0), None)
-            .await,
+        book.create("alice", order("ACME", 1, 1.0), None).await,
         Err(OrderError::TooManyOpen { limit: 3 })
     ));
-    book.create(&hub, "bob", order("ACME", 1, 1.0), None)
+    book.create("bob", order("ACME", 1, 1.0), None)
         .await
         .unwrap();
     for &id in &ids {
-        book.update(&hub, "alice", id, settle(OrderStatus::Filled), None)
+        book.update("alice", id, settle(OrderStatus::Filled), None)
             .await
             .unwrap();
     }
@@ -80,7 +78,7 @@ async fn the_book_is_bounded() {
     );
     // Settling freed alice's slots.
     for _ in 0..3 {
-        book.create(&hub, "alice", order("ACME", 1, 1.0), None)
+        book.create("alice", order("ACME", 1, 1.0), None)
             .await
             .unwrap();
     }
@@ -89,20 +87,19 @@ async fn the_book_is_bounded() {
 /// Only the owner may fill or cancel an order; a refusal changes nothing.
 #[tokio::test]
 async fn only_the_owner_changes_an_order() {
-    let hub = hub();
-    let book = OrderBook::default();
+    let book = OrderBook::new(hub(), OrderLimits::default());
     let id = book
-        .create(&hub, "alice", order("ACME", 1, 1.0), None)
+        .create("alice", order("ACME", 1, 1.0), None)
         .await
         .unwrap()
         .id;
     assert!(matches!(
-        book.update(&hub, "bob", id, settle(OrderStatus::Cancelled), None)
+        book.update("bob", id, settle(OrderStatus::Cancelled), None)
             .await,
         Err(OrderError::NotYours(_))
     ));
     assert_eq!(book.recent(1).await.unwrap().0[0].status, OrderStatus::Open);
-    book.update(&hub, "alice", id, settle(OrderStatus::Cancelled), None)
+    book.update("alice", id, settle(OrderStatus::Cancelled), None)
         .await
         .unwrap();
 }

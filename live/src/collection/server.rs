@@ -1,0 +1,246 @@
+//! [`Collection`]: a live collection on the server, kept in the hub's backend and announced on
+//! its channel.
+
+use std::{marker::PhantomData, sync::Arc};
+
+use super::{Created, Item, Rules, Updated, store::Entry, store::Store, store::Written};
+use crate::hub::{BackendError, ConnectionId, Hub, HubError};
+
+/// Attempts at an update while other writers keep changing the same item.
+const ATTEMPTS: usize = 8;
+
+/// Why a change to a collection was refused; `E` is the app's own reason (from the rule an
+/// `update` applies).
+#[derive(Debug, thiserror::Error)]
+pub enum CollectionError<E = std::convert::Infallible> {
+    /// The app's rule refused the change.
+    #[error("{0}")]
+    Refused(E),
+    /// No item with that id (perhaps it aged out).
+    #[error("no item {0}")]
+    NotFound(u64),
+    /// The owner has as many active items as allowed.
+    #[error("{limit} active items is the most allowed")]
+    OverLimit { limit: usize },
+    /// Other writers kept changing the item; try again.
+    #[error("item {0} is changing; try again")]
+    Busy(u64),
+    /// A rule tried to change what the collection owns: an item's id or owner.
+    #[error("item {0}: a change may not move an item's id or owner")]
+    Moved(u64),
+    /// The store or the announcement failed; nothing was changed.
+    #[error(transparent)]
+    Hub(#[from] HubError),
+}
+
+impl<E> From<BackendError> for CollectionError<E> {
+    fn from(err: BackendError) -> Self {
+        Self::Hub(HubError::Backend(err))
+    }
+}
+
+/// The items of type `T` announced on one channel of `hub`, bounded by [`Rules`]: in this
+/// process, or with the Redis hub in Redis, where every instance sees the same items.
+///
+/// ```no_run
+/// # use std::sync::Arc;
+/// # use leptos_live::collection::{Collection, Item, Rules};
+/// # #[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// # struct Task { id: u64, version: u64, owner: String, done: bool }
+/// # impl Item for Task {
+/// #     const CREATED: &'static str = "task:created";
+/// #     const UPDATED: &'static str = "task:updated";
+/// #     fn id(&self) -> u64 { self.id }
+/// #     fn version(&self) -> u64 { self.version }
+/// #     fn owner(&self) -> &str { &self.owner }
+/// #     fn is_active(&self) -> bool { !self.done }
+/// # }
+/// # async fn demo(hub: Arc<leptos_live::hub::Hub>) {
+/// let rules = Rules { active_per_owner: 50, retired_kept: 200 };
+/// let tasks = Collection::<Task>::new(hub, "tasks", rules);
+/// // `task:created` on `tasks`, to everyone subscribed.
+/// let task = tasks
+///     .create(|id| Task { id, version: 1, owner: "alice".into(), done: false }, None)
+///     .await
+///     .unwrap();
+/// // Only its owner may finish it: the rule runs on what is stored now.
+/// let done = tasks
+///     .update(task.id, None, |task| {
+///         (task.owner == "alice")
+///             .then(|| Task { done: true, version: task.version + 1, ..task.clone() })
+///             .ok_or("not yours")
+///     })
+///     .await;
+/// # }
+/// ```
+pub struct Collection<T> {
+    hub: Arc<Hub>,
+    channel: Arc<str>,
+    rules: Rules,
+    store: Arc<dyn Store>,
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T: Item> Collection<T> {
+    /// The collection announced on `channel` (registered with the hub), stored under that
+    /// name in the hub's backend.
+    pub fn new(hub: Arc<Hub>, channel: &str, rules: Rules) -> Self {
+        Self {
+            store: hub.store(channel),
+            hub,
+            channel: channel.into(),
+            rules,
+            item: PhantomData,
+        }
+    }
+
+    pub fn rules(&self) -> Rules {
+        self.rules
+    }
+
+    /// Stores and announces the item `make` builds with the next id, skipping connection
+    /// `except` (the sender's own tab, which shows it already).
+    pub async fn create(
+        &self,
+        make: impl FnOnce(u64) -> T,
+        except: Option<ConnectionId>,
+    ) -> Result<T, CollectionError> {
+        let id = self.store.next_id().await?;
+        let item = make(id);
+        if item.id() != id {
+            return Err(CollectionError::Moved(id));
+        }
+        let json = encode(&item)?;
+        let entry = entry(&item, &json);
+        let written = self
+            .store
+            .insert(entry, self.rules.active_per_owner, self.rules.retired_kept)
+            .await?;
+        if written != Written::Done {
+            return Err(self.over_limit());
+        }
+        let published = self
+            .hub
+            .publish(&self.channel, &Created(item.clone()))
+            .except(except)
+            .await;
+        if let Err(err) = published {
+            // Nothing half-applied: an item nobody heard of is taken back (best effort: a
+            // failed announcement usually means the backend is away).
+            if let Err(undo) = self.store.remove(entry).await {
+                tracing::warn!(channel = %self.channel, id, error = %undo, "an unannounced item stays");
+            }
+            return Err(err.into());
+        }
+        Ok(item)
+    }
+
+    /// Applies `change` to item `id` as stored now and announces the result; written only if
+    /// nobody changed the item in between (compare and set, retried a few times).
+    pub async fn update<E>(
+        &self,
+        id: u64,
+        except: Option<ConnectionId>,
+        change: impl Fn(&T) -> Result<T, E>,
+    ) -> Result<T, CollectionError<E>> {
+        for _ in 0..ATTEMPTS {
+            let json = self
+                .store
+                .get(id)
+                .await?
+                .ok_or(CollectionError::NotFound(id))?;
+            let before: T = decode(&self.channel, &json)?;
+            let after = change(&before).map_err(CollectionError::Refused)?;
+            if after.id() != id || after.owner() != before.owner() {
+                return Err(CollectionError::Moved(id));
+            }
+            let after_json = encode(&after)?;
+            let (old, new) = (entry(&before, &json), entry(&after, &after_json));
+            match self.swap(old, new).await? {
+                Written::Changed => continue,
+                Written::OverLimit => return Err(self.over_limit()),
+                Written::Done => {}
+            }
+            let published = self
+                .hub
+                .publish(&self.channel, &Updated(after.clone()))
+                .except(except)
+                .await;
+            if let Err(err) = published {
+                // Back to what it was, unless it changed again meanwhile; the limit does not
+                // apply to undoing (the item held its place a moment ago).
+                let undone = self
+                    .store
+                    .swap(new, old, usize::MAX, self.rules.retired_kept);
+                if !matches!(undone.await, Ok(Written::Done)) {
+                    tracing::warn!(channel = %self.channel, id, "an unannounced change stays");
+                }
+                return Err(err.into());
+            }
+            return Ok(after);
+        }
+        Err(CollectionError::Busy(id))
+    }
+
+    /// Item `id`, if the collection holds it.
+    pub async fn get(&self, id: u64) -> Result<Option<T>, HubError> {
+        match self.store.get(id).await? {
+            Some(json) => decode(&self.channel, &json).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The newest `n` items, newest first, and how many the collection holds in all.
+    pub async fn recent(&self, n: usize) -> Result<(Vec<T>, usize), HubError> {
+        let (newest, total) = self.store.recent(n).await?;
+        // One unreadable item must not take the whole list down with it.
+        let items = newest
+            .iter()
+            .filter_map(|json| {
+                decode(&self.channel, json)
+                    .inspect_err(|err| tracing::warn!(error = %err, "item left out"))
+                    .ok()
+            })
+            .collect();
+        Ok((items, total))
+    }
+
+    async fn swap(&self, before: Entry<'_>, after: Entry<'_>) -> Result<Written, BackendError> {
+        let Rules {
+            active_per_owner,
+            retired_kept,
+        } = self.rules;
+        self.store
+            .swap(before, after, active_per_owner, retired_kept)
+            .await
+    }
+
+    fn over_limit<E>(&self) -> CollectionError<E> {
+        CollectionError::OverLimit {
+            limit: self.rules.active_per_owner,
+        }
+    }
+}
+
+fn entry<'a, T: Item>(item: &'a T, json: &'a str) -> Entry<'a> {
+    Entry {
+        id: item.id(),
+        json,
+        owner: item.owner(),
+        active: item.is_active(),
+    }
+}
+
+fn encode<T: Item>(item: &T) -> Result<String, HubError> {
+    serde_json::to_string(item).map_err(HubError::Serialize)
+}
+
+/// A stored item that no longer reads as `T` (its type changed under stored data): a fault
+/// of the deployment, answered like a backend failure.
+fn decode<T: Item>(channel: &str, json: &str) -> Result<T, HubError> {
+    serde_json::from_str(json).map_err(|err| {
+        HubError::Backend(BackendError(format!(
+            "collection {channel}: a stored item is unreadable: {err}"
+        )))
+    })
+}
