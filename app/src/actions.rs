@@ -1,7 +1,8 @@
-//! The UI's actions as Leptos server functions: sign in/out, the dashboard snapshot, orders,
-//! notifications, jobs. Their bodies run on the server and call the same domain code as the
-//! REST endpoints, through the [`host::Host`] the server provides as context (`app` never
-//! imports `server`).
+//! The UI's actions as Leptos server functions (sign in and out here; the demo's in
+//! `demo::actions`, the example collection's in `tasks`), how islands call them ([`call`],
+//! [`action`]) and how their bodies reach the server ([`server`]: the signed-in user, live
+//! collections, refusals with their status). The server provides a [`host::Host`] as context
+//! (`app` never imports `server`).
 
 use leptos::{
     prelude::*,
@@ -12,9 +13,6 @@ use leptos::{
     },
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
-
-use crate::events::Snapshot;
-use crate::events::{JobStarted, Notification, Order, OrderStatus, Side};
 
 /// Why a UI action failed: the HTTP status it was answered with and a one-line reason that
 /// says what to do, the same as the REST boundary's `{"error": …}` (causes stay in the
@@ -98,13 +96,13 @@ pub mod host {
     use std::{future::Future, pin::Pin, sync::Arc};
 
     use super::ActionError;
-    use crate::events::Snapshot;
-    use crate::events::{JobStarted, NewOrder, Notification, Order, OrderStatus};
 
+    /// An answer of the server's domain code, later.
     pub type Pending<T> = Pin<Box<dyn Future<Output = Result<T, ActionError>> + Send>>;
 
-    /// The server's domain code, as the UI's actions need it. Errors carry the status and the
-    /// one-line reason the REST endpoints would answer with.
+    /// What the server tells the UI's actions about a request: who is signed in, and how to
+    /// sign someone in or out. Errors carry the status and the one-line reason the REST
+    /// endpoints would answer with.
     pub trait Host: Send + Sync + 'static {
         /// The signed-in user of a request.
         fn user(&self, headers: &http::HeaderMap) -> Option<String>;
@@ -113,17 +111,6 @@ pub mod host {
             &self,
             user: Option<&str>,
         ) -> Result<Vec<http::HeaderValue>, ActionError>;
-        fn snapshot(&self, user: Option<String>) -> Pending<Snapshot>;
-        fn place_order(&self, user: String, order: NewOrder) -> Pending<Order>;
-        fn set_order_status(&self, user: String, id: u64, status: OrderStatus) -> Pending<Order>;
-        fn notify(
-            &self,
-            from: String,
-            to: String,
-            title: String,
-            body: String,
-        ) -> Pending<Notification>;
-        fn start_job(&self, user: String) -> Pending<JobStarted>;
     }
 
     pub type SharedHost = Arc<dyn Host>;
@@ -151,13 +138,90 @@ fn signed_in() -> Result<(host::SharedHost, String), ActionError> {
 
 /// Answers the action with `err`'s status (the framework would say 500 for every error).
 #[cfg(feature = "ssr")]
-fn refused(err: ActionError) -> ActionError {
+pub fn refused(err: ActionError) -> ActionError {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
         && let Ok(status) = http::StatusCode::from_u16(err.status)
     {
         response.set_status(status);
     }
     err
+}
+
+impl From<std::convert::Infallible> for ActionError {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub mod server {
+    //! For the bodies of server functions: who is asking, the server's live collections, and
+    //! refusals answered with their own status.
+
+    use std::sync::Arc;
+
+    use leptos::prelude::use_context;
+    use leptos_live::{
+        collection::{Collection, CollectionError, Item, Rules},
+        hub::{Hub, HubError},
+    };
+
+    use super::ActionError;
+    pub use super::refused;
+
+    /// The signed-in user of the request, if any.
+    pub fn user() -> Result<Option<String>, ActionError> {
+        super::host().map(|(_, user)| user)
+    }
+
+    /// The signed-in user of the request, or a 401 refusal.
+    pub fn signed_in() -> Result<String, ActionError> {
+        super::signed_in().map(|(_, user)| user)
+    }
+
+    /// The live collection of `T` on `channel` of the server's hub (provided as context).
+    pub fn collection<T: Item>(channel: &str, rules: Rules) -> Result<Collection<T>, ActionError> {
+        let hub = use_context::<Arc<Hub>>().ok_or_else(|| {
+            refused(ActionError::new(
+                500,
+                "server misconfigured: no hub in context",
+            ))
+        })?;
+        Ok(Collection::new(hub, channel, rules))
+    }
+
+    /// A collection's refusal, answered with its status: the rule's own, 404 for a missing
+    /// item, 429 over the owner's limit, 409 while it keeps changing, 503 when the store is
+    /// away (the cause stays in the server's log).
+    pub fn refusal<E: Into<ActionError>>(err: CollectionError<E>) -> ActionError {
+        refused(match err {
+            CollectionError::Refused(err) => err.into(),
+            CollectionError::NotFound(id) => ActionError::new(404, format!("no item {id}")),
+            CollectionError::OverLimit { limit } => ActionError::new(
+                429,
+                format!("you have {limit} open, the most allowed; finish one first"),
+            ),
+            CollectionError::Busy(id) => {
+                ActionError::new(409, format!("item {id} is changing; try again"))
+            }
+            CollectionError::Moved(_) => ActionError::new(500, super::SERVER_FAILED),
+            CollectionError::Hub(err) => return hub_refusal(err),
+        })
+    }
+
+    /// The hub's failure as a refusal: 503 when its backend is away, 500 otherwise.
+    pub fn hub_refusal(err: HubError) -> ActionError {
+        leptos::logging::warn!("live collection: {err}");
+        let status = if matches!(err, HubError::Backend(_)) {
+            503
+        } else {
+            500
+        };
+        refused(ActionError::new(
+            status,
+            "the server cannot store this right now; try again",
+        ))
+    }
 }
 
 #[cfg(feature = "ssr")]
@@ -172,13 +236,6 @@ fn set_cookies(user: Option<&str>) -> Result<(), ActionError> {
     Ok(())
 }
 
-/// The dashboard's state for the current user, with the stream URL and resume cursor.
-#[server(output = JsonResult)]
-pub async fn live_snapshot() -> Result<Snapshot, ActionError> {
-    let (host, user) = host()?;
-    host.snapshot(user).await.map_err(refused)
-}
-
 /// Signs in as a demo user.
 #[server(output = JsonResult)]
 pub async fn sign_in(user: String) -> Result<(), ActionError> {
@@ -189,53 +246,6 @@ pub async fn sign_in(user: String) -> Result<(), ActionError> {
 #[server(output = JsonResult)]
 pub async fn sign_out() -> Result<(), ActionError> {
     set_cookies(None)
-}
-
-/// Places an order as the signed-in user. Quantity and price arrive as typed: what is not a
-/// number fails the same check as any other bad value (422 with the field's rule), and the
-/// browser needs no float parsing or formatting for them.
-#[server(output = JsonResult)]
-pub async fn place_order(
-    symbol: String,
-    side: Side,
-    quantity: String,
-    price: String,
-) -> Result<Order, ActionError> {
-    let (host, user) = signed_in()?;
-    let order = crate::events::NewOrder {
-        symbol,
-        side,
-        quantity: quantity.trim().parse().unwrap_or(0),
-        price: price.trim().parse().unwrap_or(f64::NAN),
-    };
-    host.place_order(user, order).await.map_err(refused)
-}
-
-/// Fills or cancels one of the signed-in user's open orders.
-#[server(output = JsonResult)]
-pub async fn set_order_status(id: u64, status: OrderStatus) -> Result<Order, ActionError> {
-    let (host, user) = signed_in()?;
-    host.set_order_status(user, id, status)
-        .await
-        .map_err(refused)
-}
-
-/// Sends a notification to `to`.
-#[server(output = JsonResult)]
-pub async fn send_notification(
-    to: String,
-    title: String,
-    body: String,
-) -> Result<Notification, ActionError> {
-    let (host, from) = signed_in()?;
-    host.notify(from, to, title, body).await.map_err(refused)
-}
-
-/// Starts a demo job for the signed-in user.
-#[server(output = JsonResult)]
-pub async fn start_job() -> Result<JobStarted, ActionError> {
-    let (host, user) = signed_in()?;
-    host.start_job(user).await.map_err(refused)
 }
 
 /// Runs server function `S` for the UI. In the browser: one `POST` to its path with its

@@ -2,17 +2,22 @@
 //! components and the wire types.
 //!
 //! - [`events`]: the wire contract: stream URLs, channel names, one serde type per event.
-//! - [`actions`]: the UI's actions as server functions (sign in, orders, notifications, jobs).
-//! - [`components`]: price tiles, sparkline, order table, notifications, badges, forms.
-//! - [`pages`]: the dashboard (`/`), streams (`/streams`), about (`/about`).
+//! - [`actions`]: sign in and out as server functions; how islands call server functions and
+//!   how their bodies reach the server.
+//! - [`components`]: the connection badge, the session panel, failures, the build banner.
+//! - [`demo`]: the demo (the dashboard at `/` and everything it shows); delete it to remove it.
+//! - [`tasks`]: the example live collection (README, "Add a live collection").
+//! - [`pages`]: the dashboard (`/`), tasks (`/tasks`), streams (`/streams`), about (`/about`).
 //!
 //! Features: `ssr` for the server (renders HTML, browser handles stay inert), `hydrate` for the
 //! wasm bundle (hydrates that HTML and opens the streams).
 
 pub mod actions;
 pub mod components;
+pub mod demo; // demo
 pub mod events;
 pub mod pages;
+pub mod tasks;
 
 use leptos::prelude::*;
 use leptos_router::{
@@ -69,7 +74,8 @@ pub fn App() -> impl IntoView {
                     {name}
                 </a>
                 <nav>
-                    <A href="/">"Dashboard"</A>
+                    <A href="/">"Dashboard"</A> // demo
+                    <A href="/tasks">"Tasks"</A>
                     <A href="/streams">"Streams"</A>
                     <A href="/about">"About"</A>
                 </nav>
@@ -79,7 +85,8 @@ pub fn App() -> impl IntoView {
                 <FlatRoutes fallback=pages::NotFound>
                     // Async: the server waits for the snapshot, so the HTML holds the data
                     // even for clients without JavaScript.
-                    <Route path=path!("/") view=pages::Dashboard ssr=SsrMode::Async/>
+                    <Route path=path!("/") view=demo::Dashboard ssr=SsrMode::Async/> // demo
+                    <Route path=path!("/tasks") view=pages::Tasks ssr=SsrMode::Async/>
                     <Route path=path!("/streams") view=pages::Streams/>
                     <Route path=path!("/about") view=pages::About/>
                 </FlatRoutes>

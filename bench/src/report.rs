@@ -415,7 +415,7 @@ Every event is {EVENT_BYTES} bytes of JSON carrying a sequence number and the pu
         if let Some(secs) = self.extras.rebuild_secs {
             let _ = writeln!(
                 md,
-                "- Incremental release rebuild after editing one component (`app/src/components/price_tile.rs`), `cargo leptos build --release`: {secs:.1} s."
+                "- Incremental release rebuild after editing one component (`app/src/demo/price_tile.rs`), `cargo leptos build --release`: {secs:.1} s."
             );
         }
         md

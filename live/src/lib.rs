@@ -9,6 +9,7 @@
 //! - [`collection`]: a live list of items with ids and versions (an order book, tickets):
 //!   kept by the server in the hub's backend with bounds and compare-and-set updates,
 //!   announced as `created` / `updated`, folded into the page's list by [`use_collection`].
+//! - [`snapshot`]: the state a page was rendered from, carried in the HTML to its island.
 //! - [`client`]: one stream per browser shared by its tabs; [`use_channel`] and friends give a
 //!   component signals; refusals and reconnects as [`StreamStatus`]. Inert during SSR.
 //!
@@ -35,12 +36,13 @@ pub mod event;
 pub mod hub;
 #[cfg(feature = "ssr")]
 pub mod shutdown;
+pub mod snapshot;
 #[cfg(feature = "ssr")]
 pub mod sse;
 
 pub use client::{
     Channel, LiveConnection, Refusal, StreamStatus, provide_live_connection, use_channel,
-    use_channel_events, use_channel_from, use_live_connection,
+    use_channel_events, use_channel_events_from, use_channel_from, use_live_connection,
 };
 pub use collection::{Item, use_collection};
 pub use cursor::Cursor;

@@ -1,114 +1,26 @@
-//! The REST endpoints for curl, scripts and external publishers: orders, notifications, jobs,
-//! stats and health. Each is a thin shell around the domain code in `feeds`.
+//! The REST endpoints every app keeps: stats, per-channel detail for operators, health; and
+//! [`sender`], for an app's own endpoints (the demo's are in `demo::api`).
 
 use std::collections::BTreeMap;
 
-use app::events::{Notification, Order};
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::State,
     http::{HeaderMap, StatusCode, header},
 };
 use leptos_live::StreamStats;
-use serde::Serialize;
 use subtle::ConstantTimeEq;
 
-use crate::{
-    AppState,
-    auth::{self, SignedIn},
-    error::{ApiError, ApiJson},
-    feeds::{
-        jobs::{JobError, JobStarted},
-        notifications::{NotifyError, SendNotification},
-        orders::{NewOrder, OrderError, StatusChange},
-    },
-};
+use crate::{AppState, auth, error::ApiError};
 use leptos_live::hub::ConnectionId;
 
 /// The stream connection a request comes from (`X-Connection-Id`, from the stream's `hello`),
 /// so that its effects are not echoed back to it, whichever instance holds that stream.
 /// Honoured only when it was issued to `user` (see [`auth::connection_token`]): anyone else's
 /// (guessed or seen) skips nobody.
-fn sender(state: &AppState, user: &str, headers: &HeaderMap) -> Option<ConnectionId> {
+pub fn sender(state: &AppState, user: &str, headers: &HeaderMap) -> Option<ConnectionId> {
     let token = headers.get("x-connection-id")?.to_str().ok()?;
     auth::sender_connection(&state.session_key, token, user)
-}
-
-/// `POST /api/orders` → 201 with the order; `order:created` on `orders`.
-pub async fn create_order(
-    State(state): State<AppState>,
-    SignedIn(user): SignedIn,
-    headers: HeaderMap,
-    ApiJson(new): ApiJson<NewOrder>,
-) -> Result<(StatusCode, Json<Order>), ApiError> {
-    let order = state
-        .orders
-        .create(&user, new, sender(&state, &user, &headers))
-        .await?;
-    Ok((StatusCode::CREATED, Json(order)))
-}
-
-/// `PATCH /api/orders/{id}` → 200 with the order; `order:updated` on `orders`. Only the
-/// order's owner may change it (403).
-pub async fn update_order(
-    State(state): State<AppState>,
-    SignedIn(user): SignedIn,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    ApiJson(change): ApiJson<StatusChange>,
-) -> Result<Json<Order>, ApiError> {
-    let id: u64 = id
-        .parse()
-        .map_err(|_| ApiError::not_found(format!("no order {id:?}")))?;
-    let except = sender(&state, &user, &headers);
-    let order = state.orders.update(&user, id, change, except).await?;
-    Ok(Json(order))
-}
-
-/// Orders `GET /api/orders` lists at most.
-pub const ORDERS_LISTED: usize = 100;
-
-/// Body of `GET /api/orders`: what it shows, and of how many.
-#[derive(Serialize)]
-pub struct OrderList {
-    /// The newest orders, newest first: at most [`ORDERS_LISTED`].
-    pub orders: Vec<Order>,
-    /// Orders the book holds: every open one and the most recently settled ones (older
-    /// settled orders age out; see SECURITY.md for the limits).
-    pub total: usize,
-}
-
-/// `GET /api/orders` → the newest orders, newest first.
-pub async fn list_orders(
-    State(state): State<AppState>,
-    SignedIn(_): SignedIn,
-) -> Result<Json<OrderList>, ApiError> {
-    let (orders, total) = state.orders.recent(ORDERS_LISTED).await?;
-    Ok(Json(OrderList { orders, total }))
-}
-
-/// `POST /api/notifications` → 201; `notification` on `users/{user}/notifications`.
-pub async fn send_notification(
-    State(state): State<AppState>,
-    SignedIn(from): SignedIn,
-    headers: HeaderMap,
-    ApiJson(message): ApiJson<SendNotification>,
-) -> Result<(StatusCode, Json<Notification>), ApiError> {
-    let except = sender(&state, &from, &headers);
-    let notification = state
-        .notifier
-        .send(&state.hub, &from, message, except)
-        .await?;
-    Ok((StatusCode::CREATED, Json(notification)))
-}
-
-/// `POST /api/jobs` → 201; the job streams `progress` then `complete` on its channel
-/// (429 when the user already runs as many jobs as allowed).
-pub async fn start_job(
-    State(state): State<AppState>,
-    SignedIn(user): SignedIn,
-) -> Result<(StatusCode, Json<JobStarted>), ApiError> {
-    Ok((StatusCode::CREATED, Json(state.start_job(&user).await?)))
 }
 
 /// `GET /api/stats`: counts by channel pattern, never by user.
@@ -165,38 +77,5 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
         )
     } else {
         (StatusCode::OK, "ready\n".into())
-    }
-}
-
-impl From<OrderError> for ApiError {
-    fn from(err: OrderError) -> Self {
-        match err {
-            OrderError::Invalid(_) => ApiError::unprocessable(err.to_string()),
-            OrderError::NotFound(_) => ApiError::not_found(err.to_string()),
-            OrderError::NotYours(_) => ApiError::forbidden(err.to_string()),
-            OrderError::TooManyOpen { .. } => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, err.to_string())
-            }
-            OrderError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, err.to_string()),
-            OrderError::Hub(err) => err.into(),
-        }
-    }
-}
-
-impl From<JobError> for ApiError {
-    fn from(err: JobError) -> Self {
-        match err {
-            JobError::TooMany { .. } => ApiError::too_many(err.to_string()),
-            JobError::Hub(err) => err.into(),
-        }
-    }
-}
-
-impl From<NotifyError> for ApiError {
-    fn from(err: NotifyError) -> Self {
-        match err {
-            NotifyError::Invalid(_) => ApiError::unprocessable(err.to_string()),
-            NotifyError::Hub(err) => err.into(),
-        }
     }
 }

@@ -1,7 +1,7 @@
 //! What the instances of one deployment share beyond the hub, through the same Redis: the
 //! lease that picks the one instance running the shared producers (prices, clock, simulated
 //! orders, the stats feed), the cluster view of the stats, and the command connection the
-//! domain state uses (`feeds::orders`, `feeds::jobs`, `feeds::notifications`). It imports
+//! domain state uses (`demo::jobs`, `demo::notifications`). It imports
 //! nothing of the feeds: they depend on it, not the other way round.
 //!
 //! Without `REDIS_URL` this process is the whole cluster: it always leads, and its stats are

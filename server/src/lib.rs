@@ -7,14 +7,15 @@
 //! - [`clock`]: wall-clock milliseconds for event timestamps.
 //! - [`cluster`]: what instances sharing one Redis agree on beyond the hub: which one runs
 //!   the shared producers, and the stats of all.
-//! - [`feeds`]: the channel table, and the producers and domain code that publish: prices,
-//!   orders, notifications, jobs, stats, and the example clock.
+//! - [`feeds`]: the channel table and the app's producers (stats, the example clock), and
+//!   [`feeds::Ticks`] for producers that run on the leading instance.
+//! - [`demo`]: the demo's channels, domain code, producers, endpoints (delete to remove it).
 //! - [`streams`]: the stream endpoints: the user and address, then the engine's subscription
 //!   and framing ([`leptos_live::sse`]).
 //! - [`api`]: the REST endpoints; [`auth`]: the demo session and the origin check;
 //!   [`client`]: the client's address (behind trusted proxies) for per-address limits.
 //! - [`error`]: [`error::ApiError`], status + one-line reason for every refusal.
-//! - [`host`]: the server side of the UI's server functions, and the page snapshot.
+//! - [`host`]: the server side of the UI's server functions.
 //! - [`routes`]: [`app`], the whole router: API routes, Leptos pages, static files.
 //!
 //! Run it with `./x dev` (hot reload through `cargo leptos watch`).
@@ -25,6 +26,7 @@ pub mod client;
 pub mod clock;
 pub mod cluster;
 pub mod config;
+pub mod demo; // demo
 pub mod error;
 pub mod feeds;
 pub mod host;

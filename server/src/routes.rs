@@ -3,7 +3,7 @@
 
 use app::{
     App,
-    events::{MULTI_STREAM, NOTIFICATIONS_STREAM, ORDERS_STREAM, PRICES_STREAM, STATS_URL},
+    events::{MULTI_STREAM, STATS_URL},
     shell,
 };
 use axum::{
@@ -14,35 +14,29 @@ use axum::{
     http::{HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{get, patch, post},
+    routing::{get, post},
 };
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use tower_http::cors::CorsLayer;
 
-use crate::{AppState, api, auth, error::ApiError, feeds, host::AppHost, streams};
+use crate::{AppState, api, auth, demo, error::ApiError, feeds, host::AppHost, streams};
 
 /// Builds the router for `state`.
 pub fn app(state: AppState) -> Router {
     let pages = generate_route_list(App);
 
     let api = Router::new()
-        .route(PRICES_STREAM, get(streams::prices))
-        .route(ORDERS_STREAM, get(streams::orders))
-        .route(NOTIFICATIONS_STREAM, get(streams::notifications))
         .route(MULTI_STREAM, get(streams::multiplexed))
         .route(STATS_URL, get(api::stats))
         .route(
             "/api/session",
             get(auth::whoami).post(auth::sign_in).delete(auth::sign_out),
         )
-        .route("/api/orders", get(api::list_orders).post(api::create_order))
-        .route("/api/orders/{id}", patch(api::update_order))
-        .route("/api/notifications", post(api::send_notification))
-        .route("/api/jobs", post(api::start_job))
         .route("/api/ops/channels", get(api::channel_detail))
         .route("/healthz", get(api::healthz))
-        .route("/readyz", get(api::readyz));
+        .route("/readyz", get(api::readyz))
+        .merge(demo::routes()); // demo
     let api = if state.config.bench {
         api.route("/api/bench/{*channel}", post(feeds::bench::publish))
     } else {
@@ -51,13 +45,20 @@ pub fn app(state: AppState) -> Router {
 
     // Pages and server functions see the host (the domain code behind the UI's actions).
     let host = AppHost::shared(state.clone());
+    let hub = state.hub.clone();
+    let demo_host = demo::host::Demos::shared(state.clone()); // demo
     let options = state.config.leptos.clone();
     let mut router = Router::new()
         .merge(api)
         .leptos_routes_with_context(
             &state,
             pages,
-            move || provide_context(host.clone()),
+            move || {
+                provide_context(host.clone());
+                provide_context(demo_host.clone()); // demo
+                // Server functions reach live collections through the hub.
+                provide_context(hub.clone());
+            },
             move || shell(options.clone()),
         )
         .fallback(

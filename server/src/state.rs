@@ -10,12 +10,8 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     Config,
     cluster::{Cluster, Shared},
-    feeds::{
-        self,
-        jobs::{JobError, JobStarted, Jobs},
-        notifications::Notifier,
-        orders::OrderBook,
-    },
+    demo::{self, Demo}, // demo
+    feeds,
 };
 use leptos_live::hub::{Backend, BackendError, Hub, memory::Memory, redis::Redis};
 
@@ -27,9 +23,8 @@ pub struct AppState {
     /// The other instances sharing the hub through Redis, if any: who runs the shared
     /// producers, and the stats of all.
     pub cluster: Arc<Cluster>,
-    pub orders: Arc<OrderBook>,
-    pub notifier: Arc<Notifier>,
-    pub jobs: Arc<Jobs>,
+    /// The demo's domain state.
+    pub demo: Demo, // demo
     /// Start-up configuration.
     pub config: Arc<Config>,
     /// Signs the session cookie.
@@ -63,42 +58,22 @@ impl AppState {
             }
         };
         let cluster = store.clone().map_or_else(Cluster::single, Cluster::shared);
-        let jobs = Arc::new(Jobs::new(
-            config.jobs_per_user,
-            config.session_key.clone(),
-            store.clone(),
-        ));
-        let mut registry = feeds::registry(config.heartbeat, &jobs);
+        let mut registry = feeds::registry(config.heartbeat);
+        let jobs = demo::jobs(&config, store.clone()); // demo
+        demo::register(&mut registry, config.heartbeat, &jobs); // demo
         if config.bench {
             feeds::bench::register(&mut registry, config.heartbeat);
         }
         let hub = Arc::new(Hub::new(registry, backend, config.limits));
         Ok(Self {
-            orders: Arc::new(OrderBook::new(hub.clone(), config.orders)),
+            demo: Demo::new(&hub, &config, store, jobs), // demo
             hub,
             cluster: Arc::new(cluster),
-            notifier: Arc::new(Notifier::new(store.clone())),
-            jobs,
             session_key: config.session_key.clone(),
             config: Arc::new(config),
             stopping,
             shutdown,
         })
-    }
-}
-
-impl AppState {
-    /// Starts a demo job for `user` with the configured pace, ending at shutdown: what both
-    /// `POST /api/jobs` and the UI's action do.
-    pub async fn start_job(&self, user: &str) -> Result<JobStarted, JobError> {
-        self.jobs
-            .start(
-                self.hub.clone(),
-                user,
-                self.config.job_step,
-                self.shutdown.clone(),
-            )
-            .await
     }
 }
 

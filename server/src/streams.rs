@@ -1,7 +1,6 @@
 //! The app's stream endpoints: each finds the user and the client's address, asks the hub
 //! for a subscription and hands it to the engine ([`leptos_live::sse`]), which frames it.
 
-use app::events::channels;
 use axum::{extract::State, http::HeaderMap, response::Response};
 use leptos_live::{
     Hello,
@@ -12,7 +11,7 @@ use serde::Deserialize;
 
 use crate::{
     AppState,
-    auth::{self, CurrentUser, SignedIn},
+    auth::{self, CurrentUser},
     client::ClientAddr,
     error::{ApiError, ApiQuery},
 };
@@ -27,50 +26,13 @@ pub struct StreamQuery {
 }
 
 /// What every stream handler extracts.
-type Request = (
+pub type Request = (
     State<AppState>,
     CurrentUser,
     ClientAddr,
     ApiQuery<StreamQuery>,
     HeaderMap,
 );
-
-/// `GET /api/prices/stream`.
-pub async fn prices(
-    state: State<AppState>,
-    user: CurrentUser,
-    addr: ClientAddr,
-    query: ApiQuery<StreamQuery>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let request = (state, user, addr, query, headers);
-    single(request, channels::PRICES.to_string()).await
-}
-
-/// `GET /api/orders/stream` (signed-in users).
-pub async fn orders(
-    state: State<AppState>,
-    user: CurrentUser,
-    addr: ClientAddr,
-    query: ApiQuery<StreamQuery>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let request = (state, user, addr, query, headers);
-    single(request, channels::ORDERS.to_string()).await
-}
-
-/// `GET /api/notifications/stream`: the signed-in user's own notifications.
-pub async fn notifications(
-    state: State<AppState>,
-    SignedIn(user): SignedIn,
-    addr: ClientAddr,
-    query: ApiQuery<StreamQuery>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let channel = channels::notifications(&user);
-    let request = (state, CurrentUser(Some(user)), addr, query, headers);
-    single(request, channel).await
-}
 
 /// `GET /api/stream?channels=a,b,c`: several channels on one connection.
 pub async fn multiplexed(
@@ -91,7 +53,9 @@ pub async fn multiplexed(
     open(&state, client, &names, cursor, Shape::Multiplexed).await
 }
 
-async fn single(request: Request, channel: String) -> Result<Response, ApiError> {
+/// A stream of one channel: what an app's own endpoint (like the demo's `/api/prices/stream`)
+/// hands its request and channel to.
+pub async fn single(request: Request, channel: String) -> Result<Response, ApiError> {
     let (State(state), CurrentUser(user), ClientAddr(addr), ApiQuery(query), headers) = request;
     if query.channels.is_some() {
         return Err(ApiError::bad_request(

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use app::events::{Notification, Order, OrderStatus, PriceTick, Progress};
+use app::demo::events::{Notification, Order, OrderStatus, PriceTick, Progress};
 use common::{
     assert_quiet, json, next_event, next_non_price, notify, open, place_order, signed_in, spawn_app,
 };

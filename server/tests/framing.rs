@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use app::events::channels;
+use app::demo::events::channels;
 use common::{next_event, open, place_order, signed_in, spawn_app};
 use futures_util::StreamExt;
 use leptos_live::{LiveEvent, cursor::is_token, hub::HubError};

@@ -23,7 +23,8 @@ use leptos_live::{
 use proptest::prelude::*;
 use server::{
     client::{TrustedProxies, client_addr},
-    feeds::{self, jobs::Jobs},
+    demo::{self, jobs::Jobs},
+    feeds,
 };
 
 fn config() -> ProptestConfig {
@@ -91,7 +92,9 @@ proptest! {
         if registry.resolve(&name).is_some() {
             prop_assert!(is_channel_name(&name));
         }
-        let app = feeds::registry(Duration::from_secs(1), &Arc::new(Jobs::new(1, axum_extra::extract::cookie::Key::generate(), None)));
+        let mut app = feeds::registry(Duration::from_secs(1));
+        let jobs = Arc::new(Jobs::new(1, axum_extra::extract::cookie::Key::generate(), None));
+        demo::register(&mut app, Duration::from_secs(1), &jobs);
         if app.resolve(&name).is_some() {
             prop_assert!(is_channel_name(&name));
         }

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use app::events::Order;
+use app::demo::events::Order;
 use common::{
     error, json, next_event, next_non_price, open, place_order, raw_request, signed_in, spawn_app,
     spawn_app_with,
@@ -50,7 +50,7 @@ async fn oversized_bodies_are_413_on_every_route() {
     config.bench = true;
     let app = spawn_app_with(config).await;
     let alice = signed_in(&app, "alice").await;
-    let place_order = app::actions::PlaceOrder::PATH;
+    let place_order = app::demo::actions::PlaceOrder::PATH;
     let big = "x".repeat(20_000);
     for path in ["/api/orders", place_order, "/api/bench/bench"] {
         let response = alice
@@ -256,7 +256,7 @@ async fn only_the_owner_settles_an_order() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(reason.contains("not yours"), "{reason}");
     let through_ui = bob
-        .post(app.url(app::actions::SetOrderStatus::PATH))
+        .post(app.url(app::demo::actions::SetOrderStatus::PATH))
         .form(&[("id", order.id.to_string()), ("status", "filled".into())])
         .send()
         .await
@@ -399,7 +399,7 @@ async fn the_order_book_is_bounded() {
 #[tokio::test]
 async fn server_functions_answer_with_typed_errors() {
     let app = spawn_app().await;
-    let place = app::actions::PlaceOrder::PATH;
+    let place = app::demo::actions::PlaceOrder::PATH;
     let form = [
         ("symbol", "acme"),
         ("side", "buy"),

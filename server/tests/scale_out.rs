@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use app::events::Notification;
+use app::demo::events::Notification;
 use axum_extra::extract::cookie::Key;
 use common::{
     EventResult, RedisServer, TestApp, error, instance_config, next_event, open, place_order,

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use app::events::PRICES_STREAM;
+use app::demo::events::PRICES_STREAM;
 use common::{events, next_event};
 use futures_util::{StreamExt, future::join_all};
 

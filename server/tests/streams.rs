@@ -2,7 +2,7 @@
 
 mod common;
 
-use app::events::{PRICES_STREAM, PriceTick};
+use app::demo::events::{PRICES_STREAM, PriceTick};
 use common::{events, next_event, spawn_app};
 use reqwest::{StatusCode, header};
 

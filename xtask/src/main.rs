@@ -128,9 +128,9 @@ fn bench(args: &[String]) -> Result {
 
     // An incremental rebuild after editing one component: a comment line at the top of the
     // file moves every span in it, so rustc recompiles it like any edit.
-    let component = root().join("app/src/components/price_tile.rs");
+    let component = root().join("app/src/demo/price_tile.rs");
     let original = std::fs::read_to_string(&component).map_err(|e| e.to_string())?;
-    step("incremental release rebuild after editing app/src/components/price_tile.rs");
+    step("incremental release rebuild after editing app/src/demo/price_tile.rs");
     std::fs::write(&component, format!("// edited by ./x bench\n{original}"))
         .map_err(|e| e.to_string())?;
     let timer = Instant::now();

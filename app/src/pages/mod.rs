@@ -1,10 +1,10 @@
 //! One component per route.
 
-mod dashboard;
 mod streams;
+mod tasks;
 
-pub use dashboard::Dashboard;
 pub use streams::Streams;
+pub use tasks::Tasks;
 
 use leptos::prelude::*;
 use leptos_router::components::A;

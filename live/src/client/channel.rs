@@ -59,7 +59,17 @@ pub fn use_channel_events<T: LiveEvent>(
     channel: impl Into<String>,
     on_event: impl Fn(T) + 'static,
 ) {
-    subscribe(channel.into(), "", on_event);
+    use_channel_events_from(channel, "", on_event);
+}
+
+/// Like [`use_channel_events`], from `cursor` (taken before the state the component starts
+/// from was read, e.g. a [`Listing`](crate::collection::Listing)'s).
+pub fn use_channel_events_from<T: LiveEvent>(
+    channel: impl Into<String>,
+    cursor: &str,
+    on_event: impl Fn(T) + 'static,
+) {
+    subscribe(channel.into(), cursor, on_event);
 }
 
 fn subscribe<T: LiveEvent>(channel: String, cursor: &str, on_event: impl Fn(T) + 'static) {

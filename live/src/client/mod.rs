@@ -22,6 +22,8 @@ pub mod share;
 pub mod sse;
 mod status;
 
-pub use channel::{Channel, use_channel, use_channel_events, use_channel_from};
+pub use channel::{
+    Channel, use_channel, use_channel_events, use_channel_events_from, use_channel_from,
+};
 pub use connection::{LiveConnection, provide_live_connection, use_live_connection};
 pub use status::{Refusal, StreamStatus};

@@ -63,7 +63,7 @@ pub use store::Store;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use crate::{LiveEvent, use_channel_events};
+use crate::{LiveEvent, use_channel_events_from};
 
 /// An item of a live collection, the same type on both sides.
 pub trait Item: Clone + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static {
@@ -112,6 +112,16 @@ impl<T: Item> LiveEvent for Updated<T> {
     const NAME: &'static str = T::UPDATED;
 }
 
+/// What a page renders a collection from: its newest items, how many it holds, and the
+/// stream position taken before they were read (events after it are news).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Listing<T> {
+    /// Newest first.
+    pub items: Vec<T>,
+    pub total: usize,
+    pub cursor: String,
+}
+
 /// Puts `item` into `items` (newest id first, as a collection lists them) unless what is held
 /// is newer, keeping at most `keep`; says whether anything changed. Inserting in place rather
 /// than sorting keeps a sort out of the wasm.
@@ -135,19 +145,33 @@ pub fn upsert<T: Item>(items: &mut Vec<T>, item: T, keep: usize) -> bool {
 }
 
 /// The items of `channel`, newest first, starting from `initial` (what the page was rendered
-/// with) and kept current from the channel's `created` / `updated` events; at most `keep`.
-/// Fold what the page itself just created or changed in with [`upsert`].
+/// with, after the position the page seeded the connection with) and kept current from the
+/// channel's `created` / `updated` events; at most `keep`. Fold what the page itself just
+/// created or changed in with [`upsert`].
 pub fn use_collection<T: Item>(
     channel: impl Into<String>,
     initial: Vec<T>,
     keep: usize,
 ) -> RwSignal<Vec<T>> {
-    let channel = channel.into();
+    fold(channel.into(), initial, "", keep)
+}
+
+/// Like [`use_collection`], from a [`Listing`]: the events after its cursor are folded in, so
+/// nothing published between the read and the subscription is missed.
+pub fn use_collection_from<T: Item>(
+    channel: impl Into<String>,
+    listing: Listing<T>,
+    keep: usize,
+) -> RwSignal<Vec<T>> {
+    fold(channel.into(), listing.items, &listing.cursor, keep)
+}
+
+fn fold<T: Item>(channel: String, initial: Vec<T>, cursor: &str, keep: usize) -> RwSignal<Vec<T>> {
     let items = RwSignal::new(initial);
-    use_channel_events::<Created<T>>(channel.clone(), move |Created(item)| {
+    use_channel_events_from::<Created<T>>(channel.clone(), cursor, move |Created(item)| {
         items.maybe_update(|held| upsert(held, item, keep));
     });
-    use_channel_events::<Updated<T>>(channel, move |Updated(item)| {
+    use_channel_events_from::<Updated<T>>(channel, cursor, move |Updated(item)| {
         items.maybe_update(|held| upsert(held, item, keep));
     });
     items

@@ -3,7 +3,7 @@
 
 use std::{marker::PhantomData, sync::Arc};
 
-use super::{Created, Item, Rules, Updated, store::Entry, store::Store, store::Written};
+use super::{Created, Item, Listing, Rules, Updated, store::Entry, store::Store, store::Written};
 use crate::hub::{BackendError, ConnectionId, Hub, HubError};
 
 /// Attempts at an update while other writers keep changing the same item.
@@ -188,6 +188,18 @@ impl<T: Item> Collection<T> {
             Some(json) => decode(&self.channel, &json).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// What a page renders the collection from: the cursor first, then the newest `n` items,
+    /// so an item changed in between is both listed and replayed (and folded in once).
+    pub async fn listing(&self, n: usize) -> Result<Listing<T>, HubError> {
+        let cursor = self.hub.cursor(&[self.channel.to_string()]).await?;
+        let (items, total) = self.recent(n).await?;
+        Ok(Listing {
+            items,
+            total,
+            cursor: cursor.to_string(),
+        })
     }
 
     /// The newest `n` items, newest first, and how many the collection holds in all.

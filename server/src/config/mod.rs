@@ -20,7 +20,7 @@ use axum_extra::extract::cookie::Key;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use leptos::config::{LeptosOptions, get_configuration};
 
-use crate::{client::TrustedProxies, feeds::orders::OrderLimits};
+use crate::{client::TrustedProxies, demo::orders::OrderLimits};
 use leptos_live::hub::{Limits, StreamLimits};
 
 /// Everything the server reads at start-up.

@@ -1,53 +1,38 @@
-//! The app's channels (who may listen, how much history each keeps) and the producers and
-//! domain code that publish on them:
-//!
-//! - [`prices`]: a random walk over a few symbols, one task for all clients;
-//! - [`orders`]: the order book behind `POST/PATCH /api/orders`, and an optional
-//!   [`order_simulator`] that trades on it;
-//! - [`notifications`]: messages to one user;
-//! - [`jobs`]: a long job streaming its progress;
-//! - [`stats`]: the hub's own numbers, every second.
+//! The app's channels (who may listen, how much history each keeps) and its producers: the
+//! example `clock`, [`stats`] (the hub's own numbers, every second), the benchmark's
+//! channels; and what every producer uses: [`Ticks`] (a clock that runs only on the leading
+//! instance when it should) and [`Outage`]. The demo registers and spawns its own
+//! (`crate::demo`).
 
 pub mod bench;
-pub mod jobs;
-pub mod notifications;
-pub mod order_simulator;
-pub mod orders;
-pub mod prices;
 pub mod stats;
 
 use std::{sync::Arc, time::Duration};
 
 use app::events::{
     ServerTime,
-    channels::{self, CLOCK, JOBS, NOTIFICATIONS, ORDERS, PRICES, STATS},
+    channels::{self, CLOCK, STATS},
 };
 use tokio::time::{Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use crate::{AppState, cluster::Cluster};
-use jobs::Jobs;
 use leptos_live::hub::{
     self, Hub, Registry, Settings,
-    registry::{owner, public, signed_in},
+    registry::{public, signed_in},
 };
 
-/// Every channel of the app, with `heartbeat` as each one's heartbeat interval; job channels
-/// exist only for `jobs` that do. Add a channel here (and its name and event type in
-/// `app::events`).
-pub fn registry(heartbeat: Duration, jobs: &Arc<Jobs>) -> Registry {
+/// The app's channels, with `heartbeat` as each one's heartbeat interval. Add a channel here
+/// (and its name and event type in `app::events`).
+pub fn registry(heartbeat: Duration) -> Registry {
     let settings = |history| Settings { history, heartbeat };
     let mut registry = Registry::default();
     let entries = [
-        // A few seconds of ticks: enough to cover a reconnect.
-        (PRICES, settings(64), public()),
-        (ORDERS, settings(512), signed_in()),
-        (NOTIFICATIONS, settings(128), owner("id")),
-        // A whole job: 21 progress steps and `complete`.
-        (JOBS, settings(32), jobs.authorize()),
         // Only the newest matters; a little history covers a reconnect.
         (STATS, settings(8), public()),
         (CLOCK, settings(4), public()),
+        // The example live collection (app/src/tasks.rs).
+        (app::tasks::TASKS, settings(64), signed_in()),
     ];
     for (pattern, settings, authorize) in entries {
         registry
@@ -58,14 +43,11 @@ pub fn registry(heartbeat: Duration, jobs: &Arc<Jobs>) -> Registry {
 }
 
 /// Starts every background producer; each one stops when `state.shutdown` fires. Those whose
-/// events every instance shares (prices, stats, clock, simulated orders) tick only on the
-/// instance that leads (see `crate::cluster`).
+/// events every instance shares (stats, clock; the demo's prices and simulated orders) tick
+/// only on the instance that leads (see `crate::cluster`).
 pub fn spawn_all(state: &AppState) {
     let led = |every| Ticks::new(every, state.shutdown.clone()).led_by(state.cluster.clone());
-    tokio::spawn(prices::run(
-        state.hub.clone(),
-        led(state.config.price_interval),
-    ));
+    state.demo.spawn(state, &led); // demo
     tokio::spawn(stats::run(
         state.hub.clone(),
         state.cluster.clone(),
@@ -83,9 +65,6 @@ pub fn spawn_all(state: &AppState) {
         state.config.channel_idle,
         state.shutdown.clone(),
     ));
-    if let Some(every) = state.config.order_simulator {
-        tokio::spawn(order_simulator::run(state.orders.clone(), led(every)));
-    }
 }
 
 /// The example producer of the README's "Add your own stream": the server's time, every
@@ -190,23 +169,6 @@ impl Outage {
     }
 }
 
-/// A hub with the app's channels and an in-memory backend, for unit tests.
-#[cfg(test)]
-pub(crate) fn test_hub() -> Hub {
-    Hub::new(
-        registry(
-            Duration::from_secs(15),
-            &Arc::new(Jobs::new(
-                3,
-                axum_extra::extract::cookie::Key::generate(),
-                None,
-            )),
-        ),
-        Arc::new(hub::memory::Memory::new()),
-        hub::Limits::default(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,21 +176,13 @@ mod tests {
     /// The table registers (a panic here would be a programming error, caught by this test).
     #[test]
     fn registry_builds() {
-        let jobs = Arc::new(Jobs::new(
-            1,
-            axum_extra::extract::cookie::Key::generate(),
-            None,
-        ));
-        let registry = registry(Duration::from_secs(15), &jobs);
-        for name in [
-            "prices",
-            "orders",
-            "stats",
-            "clock",
-            "users/bob/notifications",
-            "users/bob/jobs/j1",
-        ] {
+        let registry = registry(Duration::from_secs(15));
+        for name in ["stats", "clock", "tasks"] {
             assert!(registry.resolve(name).is_some(), "{name}");
         }
+        assert!(
+            registry.resolve("prices").is_none(),
+            "the demo registers its own"
+        );
     }
 }

@@ -120,7 +120,7 @@ pub async fn place_order(
     app: &TestApp,
     client: &reqwest::Client,
     sender: Option<&str>,
-) -> app::events::Order {
+) -> app::demo::events::Order {
     let mut request = client
         .post(app.url("/api/orders"))
         .json(&serde_json::json!({"symbol":"ACME","side":"buy","quantity":10,"price":101.5}));
@@ -431,8 +431,8 @@ pub fn instance_config(
 }
 
 /// A notification to alice with id `id`, title `n{id}`.
-pub fn note(id: u64) -> app::events::Notification {
-    app::events::Notification {
+pub fn note(id: u64) -> app::demo::events::Notification {
+    app::demo::events::Notification {
         id,
         from: "test".into(),
         to: "alice".into(),
@@ -446,7 +446,10 @@ pub fn note(id: u64) -> app::events::Notification {
 pub async fn publish_note(app: &TestApp, id: u64) {
     app.state
         .hub
-        .publish(&app::events::channels::notifications("alice"), &note(id))
+        .publish(
+            &app::demo::events::channels::notifications("alice"),
+            &note(id),
+        )
         .await
         .expect("publish");
 }
@@ -459,7 +462,8 @@ pub async fn receive_notes(stream: &mut Opened, n: usize) -> (Vec<u64>, String) 
     for _ in 0..n {
         let event = next_event(&mut stream.events).await;
         assert_eq!(event.event, "notification", "{event:?}");
-        let note: app::events::Notification = serde_json::from_str(&event.data).expect("json");
+        let note: app::demo::events::Notification =
+            serde_json::from_str(&event.data).expect("json");
         ids.push(note.id);
         cursor = event.id;
     }

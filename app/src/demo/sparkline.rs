@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::fixed;
+use crate::components::fixed;
 
 const WIDTH: f64 = 240.0;
 const HEIGHT: f64 = 56.0;

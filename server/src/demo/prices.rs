@@ -3,10 +3,13 @@
 
 use std::sync::Arc;
 
-use app::events::{PriceTick, channels};
+use app::demo::events::{PriceTick, channels};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
-use super::{Outage, Ticks, now_ms};
+use crate::{
+    clock::now_ms,
+    feeds::{Outage, Ticks},
+};
 use leptos_live::hub::Hub;
 
 /// The simulated instruments and where their walks start.
@@ -101,7 +104,7 @@ mod tests {
         use futures_util::StreamExt;
         use leptos_live::hub::Frame;
 
-        let hub = Arc::new(crate::feeds::test_hub());
+        let hub = Arc::new(crate::demo::test_hub());
         let subscription = hub
             .subscribe(
                 leptos_live::hub::Client::default(),
@@ -144,7 +147,7 @@ mod tests {
     /// from its own starting point: prices do not jump when another instance takes the lease.
     #[tokio::test(start_paused = true)]
     async fn a_new_leader_goes_on_from_the_last_price() {
-        let hub = Arc::new(crate::feeds::test_hub());
+        let hub = Arc::new(crate::demo::test_hub());
         let before = PriceTick {
             symbol: "ACME".into(),
             price: 500.0,

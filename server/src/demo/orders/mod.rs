@@ -12,11 +12,11 @@
 
 use std::sync::Arc;
 
-pub use app::events::NewOrder;
-use app::events::{Order, OrderStatus, channels};
+pub use app::demo::events::NewOrder;
+use app::demo::events::{Order, OrderStatus, channels};
 use serde::Deserialize;
 
-use super::now_ms;
+use crate::clock::now_ms;
 use leptos_live::{
     collection::{Collection, CollectionError, Rules},
     hub::{ConnectionId, Hub, HubError},

@@ -4,14 +4,14 @@
 
 use std::sync::Arc;
 
-use app::events::{OrderStatus, Side};
+use app::demo::events::{OrderStatus, Side};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 use super::{
-    Outage, Ticks,
     orders::{NewOrder, OrderBook, StatusChange},
     prices::SYMBOLS,
 };
+use crate::feeds::{Outage, Ticks};
 
 /// The owner of simulated orders.
 pub const MARKET_USER: &str = "market";
@@ -64,7 +64,7 @@ pub async fn run(book: Arc<OrderBook>, mut ticks: Ticks) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::events::channels;
+    use app::demo::events::channels;
     use futures_util::StreamExt;
     use leptos_live::hub::Frame;
     use std::time::Duration;
@@ -74,7 +74,7 @@ mod tests {
     /// and never lets more than MAX_OPEN orders pile up.
     #[tokio::test(start_paused = true)]
     async fn simulates_creates_and_updates() {
-        let hub = Arc::new(crate::feeds::test_hub());
+        let hub = Arc::new(crate::demo::test_hub());
         let book = Arc::new(OrderBook::new(hub.clone(), Default::default()));
         let subscription = hub
             .subscribe(

@@ -1,7 +1,7 @@
 //! The book's bounds and ownership rules, in memory.
 
 use super::*;
-use app::events::Side;
+use app::demo::events::Side;
 
 fn order(symbol: &str, quantity: u32, price: f64) -> NewOrder {
     NewOrder {
@@ -32,7 +32,7 @@ fn validation_names_the_field() {
 }
 
 fn hub() -> Arc<Hub> {
-    Arc::new(crate::feeds::test_hub())
+    Arc::new(crate::demo::test_hub())
 }
 
 fn settle(status: OrderStatus) -> StatusChange {

@@ -2,8 +2,9 @@
 
 use leptos::prelude::*;
 
-use super::{Sparkline, fixed};
-use crate::events::PriceTick;
+use super::Sparkline;
+use crate::components::fixed;
+use crate::demo::events::PriceTick;
 
 #[component]
 pub fn PriceTile(

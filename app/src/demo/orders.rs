@@ -2,11 +2,14 @@
 
 use leptos::prelude::*;
 
-use super::Failure;
+use crate::components::Failure;
 use crate::{
-    actions::{ActionError, PlaceOrder, SetOrderStatus, action, failure},
+    actions::{ActionError, action, failure},
     components::fixed,
-    events::{Order, OrderStatus, Side},
+    demo::{
+        actions::{PlaceOrder, SetOrderStatus},
+        events::{Order, OrderStatus, Side},
+    },
 };
 
 /// `orders`, newest first, with fill / cancel buttons on `user`'s own open ones (the server

@@ -3,10 +3,10 @@
 
 use leptos::prelude::*;
 
-use super::Failure;
+use crate::components::Failure;
 use crate::{
-    actions::{SendNotification, action, failure},
-    events::Notification,
+    actions::{action, failure},
+    demo::{actions::SendNotification, events::Notification},
 };
 
 /// A bell with the number of unread notifications; clicking marks them read.

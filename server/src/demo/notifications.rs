@@ -3,10 +3,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use app::events::{Notification, channels};
+use app::demo::events::{Notification, channels};
 use serde::Deserialize;
 
-use super::now_ms;
+use crate::clock::now_ms;
 use crate::{auth::DEMO_USERS, cluster::Shared};
 use leptos_live::hub::{BackendError, ConnectionId, Hub, HubError};
 

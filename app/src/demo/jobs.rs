@@ -3,10 +3,13 @@
 use leptos::prelude::*;
 use leptos_live::use_channel_from;
 
-use super::Failure;
+use crate::components::Failure;
 use crate::{
-    actions::{StartJob, action, failure},
-    events::{JobComplete, JobStarted, Progress},
+    actions::{action, failure},
+    demo::{
+        actions::StartJob,
+        events::{JobComplete, JobStarted, Progress},
+    },
 };
 
 #[component]

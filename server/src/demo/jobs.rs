@@ -13,8 +13,8 @@ use std::{
     time::Duration,
 };
 
-pub use app::events::JobStarted;
-use app::events::{JobComplete, Progress, channels};
+pub use app::demo::events::JobStarted;
+use app::demo::events::{JobComplete, Progress, channels};
 use axum_extra::extract::cookie::Key;
 use tokio_util::sync::CancellationToken;
 
@@ -184,7 +184,7 @@ impl Jobs {
             .query_async(&mut con)
             .await?;
         let job = self.job_id(user, n);
-        let now = super::now_ms();
+        let now = crate::clock::now_ms();
         let planned = step * (100 / u32::from(STEP) + 1) + OVERRUN;
         let running_key = store.key(&format!("jobs:running:{user}"));
         let reserved: i64 = RESERVE
@@ -295,9 +295,16 @@ mod tests {
         Arc::new(Jobs::new(per_user, Key::generate(), None))
     }
 
+    /// The app's and the demo's channels, with `jobs` deciding who may follow a job.
+    fn registry(jobs: &Arc<Jobs>) -> leptos_live::hub::Registry {
+        let mut registry = crate::feeds::registry(Duration::from_secs(15));
+        crate::demo::register(&mut registry, Duration::from_secs(15), jobs);
+        registry
+    }
+
     fn hub(jobs: &Arc<Jobs>) -> Arc<Hub> {
         Arc::new(Hub::new(
-            crate::feeds::registry(Duration::from_secs(15), jobs),
+            registry(jobs),
             Arc::new(Memory::new()),
             Limits::default(),
         ))
@@ -345,9 +352,7 @@ mod tests {
             .unwrap();
         let authorize = jobs.authorize();
         let ask = |user, channel: &str| {
-            let resolved = crate::feeds::registry(Duration::from_secs(15), &jobs)
-                .resolve(channel)
-                .unwrap();
+            let resolved = registry(&jobs).resolve(channel).unwrap();
             authorize(user, &resolved.params)
         };
         assert_eq!(ask(Some("alice"), &first.channel), Access::Allow);

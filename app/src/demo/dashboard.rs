@@ -6,15 +6,18 @@
 //! once. A `resync`, or a sign-in or sign-out, fetches a fresh snapshot.
 
 use leptos::prelude::*;
-use leptos_live::{collection::upsert, use_channel_events, use_collection, use_live_connection};
+use leptos_live::{
+    collection::upsert, snapshot, use_channel_events, use_collection, use_live_connection,
+};
 
-use crate::{
-    actions::{ActionError, LiveSnapshot, call, live_snapshot},
-    components::{
-        ConnectionBadge, JobDemo, NotificationBell, OrderForm, OrderTable, PriceTile,
-        SendNotificationForm, SessionPanel, Toasts,
-    },
+use super::{
+    JobDemo, NotificationBell, OrderForm, OrderTable, PriceTile, SendNotificationForm, Toasts,
+    actions::{LiveSnapshot, live_snapshot},
     events::{Notification, Order, PriceTick, Snapshot, channels},
+};
+use crate::{
+    actions::{ActionError, call},
+    components::{ConnectionBadge, SessionPanel},
 };
 
 /// Ticks kept per symbol for its sparkline.
@@ -35,11 +38,8 @@ pub fn Dashboard() -> impl IntoView {
             {move || Suspend::new(async move {
                 match snapshot.await {
                     Ok(snapshot) => {
-                        let json = snapshot_script(&snapshot);
-                        // The island renders from it here, without a round trip through JSON.
-                        provide_context(snapshot);
                         view! {
-                            <script type="application/json" id=SNAPSHOT_ID inner_html=json></script>
+                            {snapshot::embed(SNAPSHOT_ID, snapshot)}
                             <LiveDashboard/>
                         }
                             .into_any()
@@ -54,28 +54,9 @@ pub fn Dashboard() -> impl IntoView {
 /// The `id` of the `<script type="application/json">` that carries the snapshot to the browser.
 const SNAPSHOT_ID: &str = "live-snapshot";
 
-/// `snapshot` as the text of a JSON script element: every `<` escaped, so no string in it can
-/// close the element (`</script>`) or open a comment. Cannot fail (strings, numbers, lists);
-/// if it did, the island would say the snapshot is unreadable.
-fn snapshot_script(snapshot: &Snapshot) -> String {
-    serde_json::to_string(snapshot)
-        .unwrap_or_default()
-        .replace('<', "\\u003c")
-}
-
-/// The snapshot the island starts from: on the server the one [`Dashboard`] just fetched, in
-/// the browser the JSON it wrote beside the island. (Not a prop: the browser serializes an
-/// island's props again when it hydrates, which would put the snapshot's encoder, float
-/// formatting included, into the wasm; and JSON in an attribute is escaped twice.)
+/// The snapshot the island starts from (see `leptos_live::snapshot`).
 fn initial_snapshot() -> Result<Snapshot, ActionError> {
-    #[cfg(not(feature = "hydrate"))]
-    let snapshot = use_context::<Snapshot>();
-    #[cfg(feature = "hydrate")]
-    let snapshot = document()
-        .get_element_by_id(SNAPSHOT_ID)
-        .and_then(|script| script.text_content())
-        .and_then(|json| serde_json::from_str(&json).ok());
-    snapshot
+    snapshot::read(SNAPSHOT_ID)
         .ok_or_else(|| ActionError::new(500, "the dashboard could not be read; reload the page"))
 }
 
@@ -342,26 +323,5 @@ mod tests {
         assert!(add_notification(&mut notes, note.clone()));
         assert!(!add_notification(&mut notes, note));
         assert_eq!(notes.len(), 1);
-    }
-
-    /// Whatever a user typed into a notification, the snapshot's script element holds no `<`
-    /// (so nothing can close it or open a comment) and decodes to the same snapshot.
-    #[test]
-    fn the_snapshot_script_cannot_be_closed_from_inside() {
-        let snapshot = Snapshot {
-            user: Some("alice".into()),
-            notifications: vec![Notification {
-                id: 1,
-                from: "bob".into(),
-                to: "alice".into(),
-                title: "</script><script>alert(1)</script>".into(),
-                body: "<!-- </SCRIPT > <".into(),
-                at_ms: 0,
-            }],
-            ..Snapshot::default()
-        };
-        let text = snapshot_script(&snapshot);
-        assert!(!text.contains('<'), "{text}");
-        assert_eq!(serde_json::from_str::<Snapshot>(&text).unwrap(), snapshot);
     }
 }

@@ -1,0 +1,135 @@
+//! [`DemoHost`]'s implementation: the server's side of the demo's server functions
+//! (`app::demo::actions`), handing them the same code the REST endpoints use; and the
+//! dashboard's snapshot.
+
+use std::sync::Arc;
+
+use app::{
+    actions::host::Pending,
+    demo::{
+        actions::host::DemoHost,
+        events::{
+            JobStarted, NewOrder, Notification, Order, OrderStatus, PriceTick, Snapshot, channels,
+        },
+    },
+    events::MULTI_STREAM,
+};
+use leptos_live::StreamInfo;
+
+use super::{notifications::SendNotification, orders::StatusChange, prices::SYMBOLS};
+use crate::{AppState, host::refusal};
+
+/// Ticks per symbol a snapshot carries (the sparklines' length).
+pub const SPARKLINE_POINTS: usize = 60;
+/// Orders and notifications a snapshot carries.
+pub const RECENT_ITEMS: usize = 20;
+
+/// The demo's host: the app's state, whose `demo` holds its domain code.
+pub struct Demos(pub AppState);
+
+impl Demos {
+    pub fn shared(state: AppState) -> Arc<dyn DemoHost> {
+        Arc::new(Self(state))
+    }
+}
+
+impl DemoHost for Demos {
+    fn snapshot(&self, user: Option<String>) -> Pending<Snapshot> {
+        let state = self.0.clone();
+        Box::pin(async move { snapshot(&state, user).await.map_err(refusal) })
+    }
+
+    fn place_order(&self, user: String, order: NewOrder) -> Pending<Order> {
+        let state = self.0.clone();
+        Box::pin(async move {
+            state
+                .demo
+                .orders
+                .create(&user, order, None)
+                .await
+                .map_err(refusal)
+        })
+    }
+
+    fn set_order_status(&self, user: String, id: u64, status: OrderStatus) -> Pending<Order> {
+        let state = self.0.clone();
+        Box::pin(async move {
+            state
+                .demo
+                .orders
+                .update(&user, id, StatusChange { status }, None)
+                .await
+                .map_err(refusal)
+        })
+    }
+
+    fn notify(
+        &self,
+        from: String,
+        to: String,
+        title: String,
+        body: String,
+    ) -> Pending<Notification> {
+        let state = self.0.clone();
+        Box::pin(async move {
+            let message = SendNotification {
+                user: to,
+                title,
+                body,
+            };
+            state
+                .demo
+                .notifier
+                .send(&state.hub, &from, message, None)
+                .await
+                .map_err(refusal)
+        })
+    }
+
+    fn start_job(&self, user: String) -> Pending<JobStarted> {
+        let state = self.0.clone();
+        Box::pin(async move { state.demo.start_job(&state, &user).await.map_err(refusal) })
+    }
+}
+
+/// What a page rendered now shows: the stream cursor first, then the state. An event published
+/// in between is then both in the state and replayed; the client applies events idempotently
+/// (upsert by id), so it shows once. The other order would lose it.
+pub async fn snapshot(
+    state: &AppState,
+    user: Option<String>,
+) -> Result<Snapshot, leptos_live::hub::HubError> {
+    let mut names = vec![channels::PRICES.to_string()];
+    if let Some(user) = &user {
+        names.push(channels::ORDERS.to_string());
+        names.push(channels::notifications(user));
+    }
+    let cursor = state.hub.cursor(&names).await?;
+
+    let prices = state
+        .hub
+        .recent::<PriceTick>(channels::PRICES, SPARKLINE_POINTS * SYMBOLS.len())
+        .await?;
+    let (orders, notifications) = match &user {
+        Some(user) => (
+            state.demo.orders.recent(RECENT_ITEMS).await?.0,
+            state
+                .hub
+                .recent::<Notification>(&channels::notifications(user), RECENT_ITEMS)
+                .await?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    Ok(Snapshot {
+        user,
+        stream: StreamInfo {
+            url: MULTI_STREAM.to_string(),
+            channels: names,
+            cursor: cursor.to_string(),
+            build: state.config.build_id.clone(),
+        },
+        prices,
+        orders,
+        notifications,
+    })
+}
