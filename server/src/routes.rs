@@ -48,8 +48,7 @@ pub fn app(state: AppState) -> Router {
     let hub = state.hub.clone();
     let demo_host = demo::host::Demos::shared(state.clone()); // demo
     let options = state.config.leptos.clone();
-    let mut router = Router::new()
-        .merge(api)
+    let pages = Router::new()
         .leptos_routes_with_context(
             &state,
             pages,
@@ -61,6 +60,13 @@ pub fn app(state: AppState) -> Router {
             },
             move || shell(options.clone()),
         )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            render_deadline,
+        ));
+    let mut router = Router::new()
+        .merge(api)
+        .merge(pages)
         .fallback(
             file_and_error_handler::<AppState, _>(shell)
                 .layer(middleware::map_response(vary_by_encoding)),
@@ -76,6 +82,21 @@ pub fn app(state: AppState) -> Router {
         router = router.layer(cors(&state.config.cors_origins));
     }
     router.with_state(state)
+}
+
+/// Page renders and server functions answer within `RENDER_TIMEOUT_MS` or get 503: a render
+/// that never finishes (a resource whose task was lost, a backend that never answers) must not
+/// hold its connection, and the client's, forever. Streams are not pages: they have routes of
+/// their own and no deadline.
+async fn render_deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    match tokio::time::timeout(state.config.render_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(%path, "render timed out");
+            ApiError::unavailable("the page took too long to answer; try again").into_response()
+        }
+    }
 }
 
 /// One body limit for every route (REST, server functions, the benchmark route, pages):

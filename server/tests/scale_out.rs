@@ -364,3 +364,26 @@ async fn jobs_and_notifications_across_instances() {
     }
     assert_eq!(ids, vec![1, 2, 3, 4]);
 }
+
+/// A page whose render waits on a Redis that stopped answering is answered 503 once
+/// `RENDER_TIMEOUT_MS` is up (here before Redis's own command timeout), not held open.
+#[tokio::test]
+async fn a_render_that_cannot_finish_is_503_at_the_render_timeout() {
+    let redis = RedisServer::start().await;
+    let mut config = instance_config(&redis, &Key::generate());
+    config.render_timeout = Duration::from_millis(300);
+    let app = spawn_app_with(config).await;
+    assert_eq!(app.get("/").await.status(), StatusCode::OK);
+
+    redis.pause();
+    let response = app.get("/").await;
+    redis.resume();
+    let (status, reason) = common::error(response).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reason, "the page took too long to answer; try again");
+    assert_eq!(
+        app.get("/").await.status(),
+        StatusCode::OK,
+        "and fine again after"
+    );
+}

@@ -46,6 +46,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Then: how long open connections may take to close before the process exits anyway.
     pub shutdown_drain: Duration,
+    /// The longest a page render or a server function may take (then 503).
+    pub render_timeout: Duration,
     /// Bearer token for the operator's endpoints; `None`: they answer 404.
     pub ops_token: Option<String>,
     pub session_key: Key,
@@ -174,6 +176,7 @@ impl Config {
             },
             shutdown_grace: ms(settings.shutdown_grace_ms),
             shutdown_drain: ms(settings.shutdown_drain_ms),
+            render_timeout: ms(settings.render_timeout_ms),
             ops_token: settings.ops_token,
             session_key,
             secure_cookies: settings.cookie_secure,
@@ -207,6 +210,7 @@ impl Config {
             orders: OrderLimits::default(),
             shutdown_grace: Duration::ZERO,
             shutdown_drain: Duration::from_secs(3),
+            render_timeout: Duration::from_secs(10),
             ops_token: None,
             session_key: Key::generate(),
             secure_cookies: false,

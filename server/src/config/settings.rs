@@ -72,6 +72,10 @@ pub struct Settings {
     /// Then open connections get this long to finish before the process exits.
     #[arg(long, env = "SHUTDOWN_DRAIN_MS", default_value = "3000", value_parser = at_least_one)]
     pub shutdown_drain_ms: u64,
+    /// The longest a page render or a server function may take before it is answered 503 (a
+    /// render that never finishes must not hold its connection forever).
+    #[arg(long, env = "RENDER_TIMEOUT_MS", default_value = "10000", value_parser = at_least_one)]
+    pub render_timeout_ms: u64,
     /// Bearer token (at least 16 characters) for the operator's GET /api/ops/channels [default:
     /// unset, the endpoint answers 404].
     #[arg(long, env = "OPS_TOKEN", hide_env_values = true, value_parser = ops_token)]

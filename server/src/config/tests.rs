@@ -76,6 +76,7 @@ fn bad_values_name_the_variable() {
         ("MAX_STREAMS", "999999999"),
         ("TRUSTED_PROXIES", "proxy.local"),
         ("SHUTDOWN_DRAIN_MS", "0"),
+        ("RENDER_TIMEOUT_MS", "0"),
         ("OPS_TOKEN", "short"),
     ] {
         let err = Config::from_lookup(lookup(&[(name, bad)])).err().unwrap();

@@ -389,6 +389,25 @@ impl RedisServer {
         }
     }
 
+    /// Stops the server's process (SIGSTOP): connections stay open and nothing answers, as
+    /// with a Redis that hangs. [`RedisServer::resume`] lets it go on.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill {signal} {pid}");
+    }
+
     /// Starts it again on the same port, empty.
     pub async fn restart(&mut self) {
         self.stop();
