@@ -46,7 +46,7 @@ use crate::{
     cluster::Shared,
     error::{ApiError, ApiQuery},
     feeds::Ticks,
-    streams::{StreamQuery, single},
+    streams::{Request, StreamQuery, single},
 };
 use jobs::{JobError, JobStarted, Jobs};
 use notifications::Notifier;
@@ -137,33 +137,13 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `GET /api/prices/stream`.
-async fn prices_stream(
-    state: State<AppState>,
-    user: CurrentUser,
-    addr: ClientAddr,
-    query: ApiQuery<StreamQuery>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    single(
-        (state, user, addr, query, headers),
-        channels::PRICES.to_string(),
-    )
-    .await
+async fn prices_stream(request: Request) -> Result<Response, ApiError> {
+    single(request, channels::PRICES.to_string()).await
 }
 
 /// `GET /api/orders/stream` (signed-in users).
-async fn orders_stream(
-    state: State<AppState>,
-    user: CurrentUser,
-    addr: ClientAddr,
-    query: ApiQuery<StreamQuery>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    single(
-        (state, user, addr, query, headers),
-        channels::ORDERS.to_string(),
-    )
-    .await
+async fn orders_stream(request: Request) -> Result<Response, ApiError> {
+    single(request, channels::ORDERS.to_string()).await
 }
 
 /// `GET /api/notifications/stream`: the signed-in user's own notifications.
