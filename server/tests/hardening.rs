@@ -314,8 +314,8 @@ async fn cross_site_writes_are_403() {
 #[tokio::test]
 async fn jobs_are_bounded_and_only_real_ones_subscribe() {
     let mut config = Config::for_tests();
-    config.job_step = Duration::from_secs(60);
-    config.jobs_per_user = 2;
+    config.demo.job_step = Duration::from_secs(60);
+    config.demo.jobs_per_user = 2;
     let app = spawn_app_with(config).await;
     let alice = signed_in(&app, "alice").await;
     let start = || alice.post(app.url("/api/jobs")).send();
@@ -362,8 +362,8 @@ async fn jobs_are_bounded_and_only_real_ones_subscribe() {
 #[tokio::test]
 async fn the_order_book_is_bounded() {
     let mut config = Config::for_tests();
-    config.orders.open_per_user = 2;
-    config.orders.settled_kept = 1;
+    config.demo.orders.open_per_user = 2;
+    config.demo.orders.settled_kept = 1;
     let app = spawn_app_with(config).await;
     let alice = signed_in(&app, "alice").await;
     let first = place_order(&app, &alice, None).await;

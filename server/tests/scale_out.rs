@@ -223,8 +223,8 @@ async fn orders_are_one_book_across_instances() {
     let redis = RedisServer::start().await;
     let key = Key::generate();
     let mut config = instance_config(&redis, &key);
-    config.orders.open_per_user = 2;
-    config.orders.settled_kept = 1;
+    config.demo.orders.open_per_user = 2;
+    config.demo.orders.settled_kept = 1;
     let a = spawn_app_with(config.clone()).await;
     let b = spawn_app_with(config).await;
     let alice = signed_in(&a, "alice").await;
@@ -321,8 +321,8 @@ async fn jobs_and_notifications_across_instances() {
     let redis = RedisServer::start().await;
     let key = Key::generate();
     let mut config = instance_config(&redis, &key);
-    config.jobs_per_user = 1;
-    config.job_step = Duration::from_millis(20);
+    config.demo.jobs_per_user = 1;
+    config.demo.job_step = Duration::from_millis(20);
     let a = spawn_app_with(config.clone()).await;
     let b = spawn_app_with(config).await;
     let alice = signed_in(&a, "alice").await;

@@ -20,7 +20,7 @@ use axum_extra::extract::cookie::Key;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use leptos::config::{LeptosOptions, get_configuration};
 
-use crate::{client::TrustedProxies, demo::orders::OrderLimits};
+use crate::client::TrustedProxies;
 use leptos_live::hub::{Limits, StreamLimits};
 
 /// Everything the server reads at start-up.
@@ -28,11 +28,7 @@ use leptos_live::hub::{Limits, StreamLimits};
 pub struct Config {
     /// Site address, asset paths and reload settings, as cargo-leptos passes them.
     pub leptos: LeptosOptions,
-    pub price_interval: Duration,
     pub heartbeat: Duration,
-    pub job_step: Duration,
-    /// `None`: no simulated orders.
-    pub order_simulator: Option<Duration>,
     pub limits: Limits,
     /// Largest request body on any route (413 beyond).
     pub max_body_bytes: usize,
@@ -40,8 +36,6 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// How long an unused channel lives (see `hub::memory`).
     pub channel_idle: Duration,
-    pub jobs_per_user: usize,
-    pub orders: OrderLimits,
     /// After the signal: how long `/readyz` says 503 before streams end.
     pub shutdown_grace: Duration,
     /// Then: how long open connections may take to close before the process exits anyway.
@@ -59,6 +53,8 @@ pub struct Config {
     /// `REDIS_URL`: share the hub and the domain state with other instances through Redis;
     /// `None`: everything lives in this process.
     pub redis: Option<RedisConfig>,
+    /// The demo's settings.
+    pub demo: crate::demo::config::DemoConfig, // demo
 }
 
 /// Where the instances of one deployment meet.
@@ -153,11 +149,7 @@ impl Config {
         };
         Ok(Self {
             leptos,
-            price_interval: ms(settings.price_interval_ms),
             heartbeat: ms(settings.heartbeat_ms),
-            job_step: ms(settings.job_step_ms),
-            order_simulator: (settings.order_simulator_ms > 0)
-                .then(|| ms(settings.order_simulator_ms)),
             limits: Limits {
                 streams: StreamLimits {
                     total: max_streams(settings.max_streams, open_file_limit())?,
@@ -169,11 +161,6 @@ impl Config {
             max_body_bytes: size(settings.max_body_bytes),
             trusted_proxies: settings.trusted_proxies,
             channel_idle: Duration::from_secs(settings.channel_idle_secs),
-            jobs_per_user: size(settings.max_jobs_per_user),
-            orders: OrderLimits {
-                open_per_user: size(settings.max_open_orders_per_user),
-                settled_kept: size(settings.settled_orders_kept),
-            },
             shutdown_grace: ms(settings.shutdown_grace_ms),
             shutdown_drain: ms(settings.shutdown_drain_ms),
             render_timeout: ms(settings.render_timeout_ms),
@@ -187,6 +174,7 @@ impl Config {
                 .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
             bench: settings.bench,
             redis,
+            demo: settings.demo.into(), // demo
         })
     }
 
@@ -197,17 +185,11 @@ impl Config {
                 .output_name("leptos-live")
                 .site_root(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site"))
                 .build(),
-            price_interval: Duration::from_millis(50),
             heartbeat: Duration::from_millis(200),
-            job_step: Duration::from_millis(5),
-            // Tests publish their own orders and count them.
-            order_simulator: None,
             limits: Limits::default(),
             max_body_bytes: 16 * 1024,
             trusted_proxies: TrustedProxies::default(),
             channel_idle: Duration::from_secs(300),
-            jobs_per_user: 3,
-            orders: OrderLimits::default(),
             shutdown_grace: Duration::ZERO,
             shutdown_drain: Duration::from_secs(3),
             render_timeout: Duration::from_secs(10),
@@ -218,6 +200,7 @@ impl Config {
             build_id: "test".into(),
             bench: false,
             redis: None,
+            demo: crate::demo::config::DemoConfig::for_tests(), // demo
         }
     }
 }

@@ -22,18 +22,9 @@ use crate::client::TrustedProxies;
                   What every limit protects: SECURITY.md."
 )]
 pub struct Settings {
-    /// How often the price simulator ticks.
-    #[arg(long, env = "PRICE_INTERVAL_MS", default_value = "500", value_parser = at_least_one)]
-    pub price_interval_ms: u64,
     /// Heartbeat comment interval on idle streams.
     #[arg(long, env = "HEARTBEAT_MS", default_value = "15000", value_parser = at_least_one)]
     pub heartbeat_ms: u64,
-    /// Time between two progress steps of a demo job.
-    #[arg(long, env = "JOB_STEP_MS", default_value = "150", value_parser = at_least_one)]
-    pub job_step_ms: u64,
-    /// Simulated order activity every so often; 0 turns it off.
-    #[arg(long, env = "ORDER_SIMULATOR_MS", default_value = "3000", value_parser = whole)]
-    pub order_simulator_ms: u64,
     /// Open streams in all (503 beyond) [default: the open-file limit less a tenth, at least 256
     /// descriptors kept for everything else].
     #[arg(long, env = "MAX_STREAMS", value_parser = at_least_one)]
@@ -57,15 +48,6 @@ pub struct Settings {
     /// also how long its keys outlive it).
     #[arg(long, env = "CHANNEL_IDLE_SECS", default_value = "300", value_parser = at_least_one)]
     pub channel_idle_secs: u64,
-    /// Running demo jobs per user (429 beyond).
-    #[arg(long, env = "MAX_JOBS_PER_USER", default_value = "3", value_parser = at_least_one)]
-    pub max_jobs_per_user: u64,
-    /// Open orders per user (429 beyond).
-    #[arg(long, env = "MAX_OPEN_ORDERS_PER_USER", default_value = "100", value_parser = at_least_one)]
-    pub max_open_orders_per_user: u64,
-    /// Filled or cancelled orders kept; older ones age out.
-    #[arg(long, env = "SETTLED_ORDERS_KEPT", default_value = "200", value_parser = at_least_one)]
-    pub settled_orders_kept: u64,
     /// After a signal, /readyz answers 503 for this long before streams end.
     #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value = "0", value_parser = whole)]
     pub shutdown_grace_ms: u64,
@@ -106,19 +88,21 @@ pub struct Settings {
     /// in production): true or false.
     #[arg(long, env = "BENCH", default_value = "false", action = ArgAction::Set, value_parser = flag)]
     pub bench: bool,
+    #[command(flatten)]
+    pub demo: crate::demo::config::Settings, // demo
 }
 
 /// `CORS_ORIGINS`, parsed (a newtype: clap would read a `Vec` as a repeated flag).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Origins(pub Vec<String>);
 
-fn whole(text: &str) -> Result<u64, String> {
+pub(crate) fn whole(text: &str) -> Result<u64, String> {
     text.trim()
         .parse()
         .map_err(|_| "expected a whole number".into())
 }
 
-fn at_least_one(text: &str) -> Result<u64, String> {
+pub(crate) fn at_least_one(text: &str) -> Result<u64, String> {
     match text.trim().parse() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err("expected a whole number, at least 1".into()),

@@ -15,7 +15,6 @@ fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String
 #[test]
 fn defaults_apply() {
     let config = Config::from_lookup(lookup(&[])).unwrap();
-    assert_eq!(config.price_interval, Duration::from_millis(500));
     assert_eq!(config.heartbeat, Duration::from_secs(15));
     assert_eq!(config.limits.streams.per_user, 16);
     assert_eq!(config.limits.streams.per_address, 64);
@@ -23,7 +22,6 @@ fn defaults_apply() {
     assert!(config.limits.streams.total < open_files, "headroom kept");
     assert_eq!(config.shutdown_drain, Duration::from_secs(3));
     assert_eq!(config.ops_token, None);
-    assert_eq!(config.order_simulator, Some(Duration::from_secs(3)));
     assert!(!config.secure_cookies);
     assert!(config.cors_origins.is_empty());
 }
@@ -33,7 +31,6 @@ fn defaults_apply() {
 fn values_are_read() {
     let key = "ab".repeat(64);
     let config = Config::from_lookup(lookup(&[
-        ("PRICE_INTERVAL_MS", "250"),
         ("HEARTBEAT_MS", "1000"),
         ("MAX_STREAMS_PER_USER", "3"),
         ("MAX_STREAMS", "50"),
@@ -41,11 +38,9 @@ fn values_are_read() {
         ("SHUTDOWN_GRACE_MS", "0"),
         ("SESSION_KEY", &key),
         ("COOKIE_SECURE", "true"),
-        ("ORDER_SIMULATOR_MS", "0"),
         ("CORS_ORIGINS", "https://a.example, http://b.example:8080"),
     ]))
     .unwrap();
-    assert_eq!(config.price_interval, Duration::from_millis(250));
     assert_eq!(config.heartbeat, Duration::from_secs(1));
     assert_eq!(config.limits.streams.per_user, 3);
     assert_eq!(config.limits.streams.total, 50);
@@ -53,7 +48,6 @@ fn values_are_read() {
     assert_eq!(config.shutdown_grace, Duration::ZERO);
     assert_eq!(config.session_key.master(), Key::from(&[0xab; 64]).master());
     assert!(config.secure_cookies);
-    assert_eq!(config.order_simulator, None);
     assert_eq!(
         config.cors_origins,
         vec!["https://a.example", "http://b.example:8080"]
@@ -64,8 +58,8 @@ fn values_are_read() {
 #[test]
 fn bad_values_name_the_variable() {
     for (name, bad) in [
-        ("PRICE_INTERVAL_MS", "abc"),
-        ("PRICE_INTERVAL_MS", "0"),
+        ("CHANNEL_IDLE_SECS", "abc"),
+        ("MAX_STREAMS_PER_USER", "0"),
         ("HEARTBEAT_MS", "-5"),
         ("MAX_CHANNELS_PER_STREAM", "many"),
         ("SESSION_KEY", "abcd"),

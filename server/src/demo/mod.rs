@@ -11,9 +11,11 @@
 //!   optional [`order_simulator`] that trades on it;
 //! - [`notifications`]: messages to one user;
 //! - [`jobs`]: a long job streaming its progress;
-//! - [`api`], [`host`]: the REST endpoints and the server functions' host.
+//! - [`api`], [`host`]: the REST endpoints and the server functions' host;
+//! - [`config`]: its settings (`PRICE_INTERVAL_MS`, `MAX_OPEN_ORDERS_PER_USER`, …).
 
 pub mod api;
+pub mod config;
 pub mod host;
 pub mod jobs;
 pub mod notifications;
@@ -63,7 +65,7 @@ pub struct Demo {
 /// The demo's jobs, made before the hub: their channels' authorization asks them.
 pub fn jobs(config: &Config, store: Option<Shared>) -> Arc<Jobs> {
     Arc::new(Jobs::new(
-        config.jobs_per_user,
+        config.demo.jobs_per_user,
         config.session_key.clone(),
         store,
     ))
@@ -92,7 +94,7 @@ impl Demo {
     /// The demo's domain code on `hub`.
     pub fn new(hub: &Arc<Hub>, config: &Config, store: Option<Shared>, jobs: Arc<Jobs>) -> Self {
         Self {
-            orders: Arc::new(OrderBook::new(hub.clone(), config.orders)),
+            orders: Arc::new(OrderBook::new(hub.clone(), config.demo.orders)),
             notifier: Arc::new(Notifier::new(store)),
             jobs,
         }
@@ -105,7 +107,7 @@ impl Demo {
             .start(
                 state.hub.clone(),
                 user,
-                state.config.job_step,
+                state.config.demo.job_step,
                 state.shutdown.clone(),
             )
             .await
@@ -116,9 +118,9 @@ impl Demo {
     pub fn spawn(&self, state: &AppState, led: &impl Fn(Duration) -> Ticks) {
         tokio::spawn(prices::run(
             state.hub.clone(),
-            led(state.config.price_interval),
+            led(state.config.demo.price_interval),
         ));
-        if let Some(every) = state.config.order_simulator {
+        if let Some(every) = state.config.demo.order_simulator {
             tokio::spawn(order_simulator::run(self.orders.clone(), led(every)));
         }
     }
