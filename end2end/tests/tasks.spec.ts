@@ -8,13 +8,11 @@ test('a task added on one page appears live on another, and shows done when fini
   browser,
   baseURL,
 }) => {
-  await signIn(page, 'alice');
-  await page.goto('/tasks');
+  await signIn(page, 'alice', '/tasks');
   await expect(page.getByTestId('status')).toHaveText('live');
   const other = await browser.newContext({ baseURL });
   const bobPage = await other.newPage();
-  await signIn(bobPage, 'bob');
-  await bobPage.goto('/tasks');
+  await signIn(bobPage, 'bob', '/tasks');
   await expect(bobPage.getByTestId('status')).toHaveText('live');
 
   const title = `review the figures ${Date.now()}`;
@@ -48,8 +46,7 @@ test('signed out, the tasks page says to sign in', async ({ page }) => {
 for (const colorScheme of ['light', 'dark'] as const) {
   test(`the tasks page has no accessibility violations (${colorScheme})`, async ({ page }) => {
     await page.emulateMedia({ colorScheme });
-    await signIn(page, 'carol');
-    await page.goto('/tasks');
+    await signIn(page, 'carol', '/tasks');
     await expect(page.getByTestId('status')).toHaveText('live');
     await page.getByLabel('New task').fill(`checked by axe (${colorScheme})`);
     await page.getByRole('button', { name: 'Add' }).click();

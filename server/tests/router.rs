@@ -4,7 +4,7 @@
 mod common;
 
 use axum::{body::Body, http::Request};
-use common::{signed_in, spawn_app, spawn_app_with};
+use common::{spawn_app, spawn_app_with};
 use reqwest::{StatusCode, header};
 use server::{AppState, Config, app};
 use tokio_util::sync::CancellationToken;
@@ -52,7 +52,7 @@ async fn cors_allows_exact_origins_only() {
     let app = spawn_app_with(config).await;
     let ask = |origin: &'static str| {
         app.http
-            .request(reqwest::Method::OPTIONS, app.url("/api/orders"))
+            .request(reqwest::Method::OPTIONS, app.url("/api/session"))
             .header(header::ORIGIN, origin)
             .header("access-control-request-method", "POST")
             .header("access-control-request-headers", "content-type")
@@ -75,16 +75,22 @@ async fn cors_allows_exact_origins_only() {
             .is_none()
     );
 
-    // An allowed origin may also write (the Origin check accepts it).
-    let alice = signed_in(&app, "alice").await;
-    let created = alice
-        .post(app.url("/api/orders"))
-        .header(header::ORIGIN, "https://app.example")
-        .json(&serde_json::json!({"symbol":"ACME","side":"buy","quantity":1,"price":1.0}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
+    // An allowed origin may also write (the Origin check accepts it), and another may not.
+    let sign_in = |origin: &'static str| {
+        app.http
+            .post(app.url("/api/session"))
+            .header(header::ORIGIN, origin)
+            .json(&serde_json::json!({"user":"alice"}))
+            .send()
+    };
+    assert_eq!(
+        sign_in("https://app.example").await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        sign_in("https://evil.example").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
 }
 
 /// The session cookie is HttpOnly and SameSite=Lax, and a tampered cookie is anonymous.

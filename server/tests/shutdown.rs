@@ -5,9 +5,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use app::demo::events::PRICES_STREAM;
 use common::{events, next_event};
 use futures_util::{StreamExt, future::join_all};
+
+/// A public stream every server has (the starter's clock); its first event is the `hello`.
+const CLOCK_STREAM: &str = "/api/stream?channels=clock";
 
 /// With 100 streams open, cancelling the token ends every stream and `serve` returns in < 1 s.
 #[tokio::test]
@@ -17,7 +19,7 @@ async fn shutdown_with_100_open_streams_is_prompt() {
     config.limits.streams.per_address = 100;
     let app = common::spawn_app_with(config).await;
     let streams = join_all((0..100).map(|_| async {
-        let mut stream = events(app.get(PRICES_STREAM).await);
+        let mut stream = events(app.get(CLOCK_STREAM).await);
         next_event(&mut stream).await;
         stream
     }))
@@ -65,7 +67,7 @@ async fn signal_ends_binary(signal: &str) {
     let mut streams = Vec::new();
     for _ in 0..20 {
         let response = http
-            .get(format!("{}{PRICES_STREAM}", server.base))
+            .get(format!("{}{CLOCK_STREAM}", server.base))
             .send()
             .await
             .unwrap();

@@ -30,7 +30,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
 }
 
-/// Starts the server with the test config (50 ms price ticks) and the feeds running.
+/// Starts the server with the test config (fast ticks and heartbeats) and the feeds running.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Config::for_tests()).await
 }
@@ -114,35 +114,6 @@ pub async fn json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuild
     response.json().await.expect("JSON body")
 }
 
-/// Places a valid order as the signed-in `client` (from connection `sender`, if given);
-/// asserts 201.
-pub async fn place_order(
-    app: &TestApp,
-    client: &reqwest::Client,
-    sender: Option<&str>,
-) -> app::demo::events::Order {
-    let mut request = client
-        .post(app.url("/api/orders"))
-        .json(&serde_json::json!({"symbol":"ACME","side":"buy","quantity":10,"price":101.5}));
-    if let Some(sender) = sender {
-        request = request.header("x-connection-id", sender);
-    }
-    let response = request.send().await.expect("request");
-    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
-    response.json().await.expect("order json")
-}
-
-/// Sends a notification to `to` as the signed-in `client`; asserts 201.
-pub async fn notify(app: &TestApp, client: &reqwest::Client, to: &str, title: &str) {
-    let response = client
-        .post(app.url("/api/notifications"))
-        .json(&serde_json::json!({"user": to, "title": title, "body": "line one\r\nline two"}))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
-}
-
 /// An open stream after its `hello`: the parsed events and the connection id.
 pub struct Opened {
     pub events: Pin<Box<dyn Stream<Item = EventResult> + Send>>,
@@ -172,16 +143,6 @@ pub async fn open(
             .as_str()
             .expect("connection id")
             .to_string(),
-    }
-}
-
-/// The next event that is not a price tick (the price feed runs during every test).
-pub async fn next_non_price(events: &mut (impl Stream<Item = EventResult> + Unpin)) -> Event {
-    loop {
-        let event = next_event(events).await;
-        if event.event != "price" {
-            return event;
-        }
     }
 }
 
@@ -271,8 +232,6 @@ impl Binary {
         command
             .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
             .env("LEPTOS_OUTPUT_NAME", "leptos-live")
-            .env("PRICE_INTERVAL_MS", "50")
-            .env("ORDER_SIMULATOR_MS", "0")
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
@@ -447,44 +406,4 @@ pub fn instance_config(
     });
     config.session_key = session_key.clone();
     config
-}
-
-/// A notification to alice with id `id`, title `n{id}`.
-pub fn note(id: u64) -> app::demo::events::Notification {
-    app::demo::events::Notification {
-        id,
-        from: "test".into(),
-        to: "alice".into(),
-        title: format!("n{id}"),
-        body: String::new(),
-        at_ms: 0,
-    }
-}
-
-/// Publishes [`note`] `id` on alice's notifications through `app`'s hub.
-pub async fn publish_note(app: &TestApp, id: u64) {
-    app.state
-        .hub
-        .publish(
-            &app::demo::events::channels::notifications("alice"),
-            &note(id),
-        )
-        .await
-        .expect("publish");
-}
-
-/// The next `n` notifications on `stream` (which carries only them): their ids, and the cursor
-/// after the last.
-pub async fn receive_notes(stream: &mut Opened, n: usize) -> (Vec<u64>, String) {
-    let mut ids = Vec::new();
-    let mut cursor = String::new();
-    for _ in 0..n {
-        let event = next_event(&mut stream.events).await;
-        assert_eq!(event.event, "notification", "{event:?}");
-        let note: app::demo::events::Notification =
-            serde_json::from_str(&event.data).expect("json");
-        ids.push(note.id);
-        cursor = event.id;
-    }
-    (ids, cursor)
 }

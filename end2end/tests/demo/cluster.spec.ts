@@ -1,9 +1,9 @@
 // Two instances sharing one Redis, with nginx in front (deploy/nginx.conf): a dashboard on
 // each instance sees the other's orders, and pages open through nginx ride out a rolling
 // restart of both instances without missing an order.
-import { test, expect, signIn } from '../support/fixtures';
-import { sleep, startServer, type Server } from '../support/server';
-import { startNginx, startRedis, type Process } from '../support/cluster';
+import { test, expect, signIn } from '../../support/fixtures';
+import { sleep, startServer, type Server } from '../../support/server';
+import { startNginx, startRedis, type Process } from '../../support/cluster';
 import type { APIRequestContext, Page } from '@playwright/test';
 
 test.use({ allowNetworkErrors: true });

@@ -1,7 +1,7 @@
 //! Each feed over real HTTP: named events with ids, the order lifecycle, notifications, jobs,
 //! `except()`, stats and heartbeats.
 
-mod common;
+use crate::support as common;
 
 use std::time::Duration;
 
@@ -204,21 +204,4 @@ async fn nothing_is_sent_that_was_not_published() {
     let alice = signed_in(&app, "alice").await;
     notify(&app, &alice, "bob", "t").await;
     assert_eq!(next_non_price(&mut prices).await.event, "notification");
-}
-
-/// The README's example channel: `clock` sends `event: time` with the server's time.
-#[tokio::test]
-async fn the_example_clock_channel_ticks() {
-    let app = spawn_app().await;
-    let anyone = reqwest::Client::new();
-    let mut clock = open(&app, &anyone, "/api/stream?channels=clock", None)
-        .await
-        .events;
-    let event = next_event(&mut clock).await;
-    assert_eq!(event.event, "time");
-    let envelope: serde_json::Value = serde_json::from_str(&event.data).unwrap();
-    assert_eq!(envelope["channel"], "clock");
-    let time: app::events::ServerTime = serde_json::from_value(envelope["data"].clone()).unwrap();
-    let now = server::feeds::now_ms();
-    assert!(now.abs_diff(time.at_ms) < 60_000, "{} vs {now}", time.at_ms);
 }

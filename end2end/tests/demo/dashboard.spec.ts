@@ -1,6 +1,6 @@
 // What a person sees on the dashboard: the server-rendered snapshot, live updates, orders and
 // notifications across pages and users, and streams closing when they leave.
-import { test, expect, openConnections, signIn, price, PRICE } from '../support/fixtures';
+import { test, expect, openConnections, signIn, price, PRICE } from '../../support/fixtures';
 
 test('without JavaScript the dashboard shows the snapshot and carries the stream URL and cursor', async ({
   browser,
@@ -186,22 +186,4 @@ test('the streams page shows live stats from the same hooks', async ({ page }) =
   await expect(clock).toHaveText(/^\d\d:\d\d:\d\d$/);
   const first = await clock.textContent();
   await expect(clock).not.toHaveText(first!, { timeout: 5_000 });
-});
-
-// The release build precompresses its assets (`--precompress`): the page's wasm arrives
-// compressed, and as brotli within the budget the README states ("Keeping the wasm small").
-test('the wasm arrives compressed, and is at most 200 KiB as brotli', async ({ page, request }) => {
-  const wasm = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('.wasm'));
-  await page.goto('/');
-  const response = await wasm;
-  // Browsers ask for brotli over HTTPS and on localhost; elsewhere they may get the gzip copy.
-  expect(['br', 'gzip']).toContain(response.headers()['content-encoding']);
-  const brotli = await request.get(new URL(response.url()).pathname, {
-    headers: { 'Accept-Encoding': 'br' },
-  });
-  expect(brotli.headers()['content-encoding']).toBe('br');
-  expect(brotli.headers()['vary']).toContain('accept-encoding');
-  const size = Number(brotli.headers()['content-length']);
-  expect(size).toBeGreaterThan(0);
-  expect(size, `wasm is ${size} bytes as brotli`).toBeLessThanOrEqual(200 * 1024);
 });

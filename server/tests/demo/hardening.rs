@@ -2,7 +2,7 @@
 //! can make the server hold is bounded, refusals are a status with a one-line reason, and
 //! nobody can reach into another user's streams, orders or presence.
 
-mod common;
+use crate::support as common;
 
 use std::time::{Duration, Instant};
 
@@ -504,6 +504,8 @@ async fn a_stuck_reader_is_bounded_and_resynced() {
 #[tokio::test]
 async fn sigterm_shuts_down_in_phases_despite_a_stuck_reader() {
     let server = common::Binary::start(&[
+        ("PRICE_INTERVAL_MS", "50"),
+        ("ORDER_SIMULATOR_MS", "0"),
         ("BENCH", "1"),
         ("SHUTDOWN_GRACE_MS", "1500"),
         ("SHUTDOWN_DRAIN_MS", "1000"),

@@ -2,8 +2,8 @@
 // positions on sign-in, subscribed jobs from their cursor, stopped reopening per listener
 // and turned refusals into states.
 import { request as apiRequest, type Page, type Request } from '@playwright/test';
-import { test, expect, signIn } from '../support/fixtures';
-import { startServer, sleep, type Server } from '../support/server';
+import { test, expect, signIn } from '../../support/fixtures';
+import { startServer, sleep, type Server } from '../../support/server';
 
 const STREAM = '**/api/stream?**';
 

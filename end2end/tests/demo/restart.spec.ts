@@ -1,7 +1,7 @@
 // The page against a server that goes away: reconnecting, live again, nothing missed, manual
 // reconnect, and reloading on a new deploy. Each test runs its own server so it can restart it.
-import { test, expect, signIn } from '../support/fixtures';
-import { startServer, type Server } from '../support/server';
+import { test, expect, signIn } from '../../support/fixtures';
+import { startServer, type Server } from '../../support/server';
 
 test.use({ allowNetworkErrors: true });
 

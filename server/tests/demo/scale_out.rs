@@ -3,7 +3,7 @@
 //! another, a lost pub/sub link is recovered from the stream, a Redis that lost its data gives
 //! `resync` instead of a silent gap, and a Redis outage is ridden out without a restart.
 
-mod common;
+use crate::support as common;
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! generated strings (CR, LF, CRLF, NUL, BOM, non-ASCII, …) through our frames and an
 //! independent parser with zero mismatches.
 
-mod common;
+use crate::support as common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Who may subscribe to what: anonymous, alice and bob against every channel and endpoint,
 //! and bob never receives alice's notifications anywhere.
 
-mod common;
+use crate::support as common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Bad input gets a clear answer (status + one-line reason), nothing is half-applied, and the
 //! server keeps serving everyone else meanwhile.
 
-mod common;
+use crate::support as common;
 
 use common::{error, json, next_event, open, place_order, signed_in, spawn_app};
 use reqwest::{StatusCode, header};

@@ -2,10 +2,10 @@
 //   UPDATE_SCREENSHOTS=1 ./x test
 // Skipped otherwise, so ordinary runs never rewrite files in the repository.
 import type { Page } from '@playwright/test';
-import { test, expect, signIn } from '../support/fixtures';
+import { test, expect, signIn } from '../../support/fixtures';
 import * as path from 'node:path';
 
-const DOCS = path.join(__dirname, '..', '..', 'docs');
+const DOCS = path.join(__dirname, '..', '..', '..', 'docs');
 
 test.skip(!process.env.UPDATE_SCREENSHOTS, 'set UPDATE_SCREENSHOTS=1 to refresh docs/*.png');
 

@@ -3,7 +3,7 @@
 //! `last_event_id` query parameter; `resync` when the cursor is too old or foreign; 400 when
 //! it is malformed.
 
-mod common;
+use crate::support as common;
 
 use common::{
     next_event, open, place_order, publish_note as publish, receive_notes as receive, signed_in,

@@ -1,8 +1,8 @@
 // One stream per browser: the tabs of one browser (one Playwright context) share the stream
 // of the tab holding the Web Lock, relayed over a BroadcastChannel.
 import { request as apiRequest, type APIRequestContext, type Page } from '@playwright/test';
-import { test, expect, openConnections, signIn, price } from '../support/fixtures';
-import { sleep } from '../support/server';
+import { test, expect, openConnections, signIn, price } from '../../support/fixtures';
+import { sleep } from '../../support/server';
 
 async function openTabs(first: Page, count: number): Promise<Page[]> {
   const tabs = [first];

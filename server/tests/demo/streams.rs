@@ -1,6 +1,6 @@
 //! The price stream over real HTTP: framing, headers, stats, and the page that embeds it.
 
-mod common;
+use crate::support as common;
 
 use app::demo::events::{PRICES_STREAM, PriceTick};
 use common::{events, next_event, spawn_app};
@@ -89,22 +89,4 @@ async fn dashboard_html_carries_snapshot_stream_url_and_cursor() {
             "price {price:?}"
         );
     }
-}
-
-/// Unknown pages are a 404 page, not a 200 or a panic.
-#[tokio::test]
-async fn unknown_page_is_404() {
-    let app = spawn_app().await;
-    let response = app.get("/no/such/page").await;
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    assert!(response.text().await.unwrap().contains("Not found"));
-}
-
-/// Health answers plainly.
-#[tokio::test]
-async fn healthz_is_ok() {
-    let app = spawn_app().await;
-    let response = app.get("/healthz").await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.text().await.unwrap(), "ok\n");
 }

@@ -1,0 +1,50 @@
+// The starter's own pages without the demo: the streams page (the example `clock` stream and
+// the server's figures), the about page, both checked by axe-core (WCAG 2.1 A and AA), and the
+// wasm every page loads.
+import AxeBuilder from '@axe-core/playwright';
+import { test, expect } from '../support/fixtures';
+
+test('the streams page has no accessibility violations', async ({ page }) => {
+  await page.goto('/streams');
+  await expect(page.getByTestId('status')).toHaveText('live');
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  expect(results.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+});
+
+test('the about page has no accessibility violations', async ({ page }) => {
+  await page.goto('/about');
+  await expect(page.locator('h1')).toBeVisible();
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  expect(results.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+});
+
+test('the streams page shows live stats from the same hooks', async ({ page }) => {
+  await page.goto('/streams');
+  await expect(page.getByTestId('status')).toHaveText('live');
+  await expect(page.getByTestId('stat-connections')).toHaveText(/^[1-9]\d*$/);
+  await expect(page.getByTestId('subscriber-row').filter({ hasText: 'stats' })).toHaveCount(1);
+  await expect(page.getByTestId('stat-rate')).toHaveText(/^\d+\.\d$/, { timeout: 10_000 });
+  // The README's "Add your own stream" example, on the same page.
+  const clock = page.getByTestId('server-time');
+  await expect(clock).toHaveText(/^\d\d:\d\d:\d\d$/);
+  const first = await clock.textContent();
+  await expect(clock).not.toHaveText(first!, { timeout: 5_000 });
+});
+
+// The release build precompresses its assets (`--precompress`): the page's wasm arrives
+// compressed, and as brotli within the budget the README states ("Keeping the wasm small").
+test('the wasm arrives compressed, and is at most 200 KiB as brotli', async ({ page, request }) => {
+  const wasm = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('.wasm'));
+  await page.goto('/');
+  const response = await wasm;
+  // Browsers ask for brotli over HTTPS and on localhost; elsewhere they may get the gzip copy.
+  expect(['br', 'gzip']).toContain(response.headers()['content-encoding']);
+  const brotli = await request.get(new URL(response.url()).pathname, {
+    headers: { 'Accept-Encoding': 'br' },
+  });
+  expect(brotli.headers()['content-encoding']).toBe('br');
+  expect(brotli.headers()['vary']).toContain('accept-encoding');
+  const size = Number(brotli.headers()['content-length']);
+  expect(size).toBeGreaterThan(0);
+  expect(size, `wasm is ${size} bytes as brotli`).toBeLessThanOrEqual(200 * 1024);
+});
