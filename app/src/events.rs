@@ -1,6 +1,6 @@
 //! The app's wire contract with its clients: stream URLs, channel names and one serde type per
 //! event. The server publishes these types and the browser decodes the very same types, so a
-//! change here is a change on both sides. (The demo's are in [`crate::demo::events`].)
+//! change here is a change on both sides. (The demo's are in `crate::demo::events`.)
 
 use leptos_live::LiveEvent;
 use serde::{Deserialize, Serialize};

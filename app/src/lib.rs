@@ -5,9 +5,9 @@
 //! - [`actions`]: sign in and out as server functions; how islands call server functions and
 //!   how their bodies reach the server.
 //! - [`components`]: the connection badge, the session panel, failures, the build banner.
-//! - [`demo`]: the demo (the dashboard at `/` and everything it shows); delete it to remove it.
+//! - [`demo`]: the demo (the dashboard at `/` and everything it shows); delete it to remove it. <!-- demo -->
 //! - [`tasks`]: the example live collection (README, "Add a live collection").
-//! - [`pages`]: the dashboard (`/`), tasks (`/tasks`), streams (`/streams`), about (`/about`).
+//! - [`pages`]: tasks (`/tasks`, and `/` without the demo), streams (`/streams`), about (`/about`).
 //!
 //! Features: `ssr` for the server (renders HTML, browser handles stay inert), `hydrate` for the
 //! wasm bundle (hydrates that HTML and opens the streams).
@@ -86,6 +86,7 @@ pub fn App() -> impl IntoView {
                     // Async: the server waits for the snapshot, so the HTML holds the data
                     // even for clients without JavaScript.
                     <Route path=path!("/") view=demo::Dashboard ssr=SsrMode::Async/> // demo
+                    // without the demo: <Route path=path!("/") view=pages::Tasks ssr=SsrMode::Async/>
                     <Route path=path!("/tasks") view=pages::Tasks ssr=SsrMode::Async/>
                     <Route path=path!("/streams") view=pages::Streams/>
                     <Route path=path!("/about") view=pages::About/>

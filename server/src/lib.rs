@@ -9,7 +9,7 @@
 //!   the shared producers, and the stats of all.
 //! - [`feeds`]: the channel table and the app's producers (stats, the example clock), and
 //!   [`feeds::Ticks`] for producers that run on the leading instance.
-//! - [`demo`]: the demo's channels, domain code, producers, endpoints (delete to remove it).
+//! - [`demo`]: the demo's channels, domain code, producers, endpoints (delete to remove it). <!-- demo -->
 //! - [`streams`]: the stream endpoints: the user and address, then the engine's subscription
 //!   and framing ([`leptos_live::sse`]).
 //! - [`api`]: the REST endpoints; [`auth`]: the demo session and the origin check;

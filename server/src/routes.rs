@@ -20,7 +20,8 @@ use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use tower_http::cors::CorsLayer;
 
-use crate::{AppState, api, auth, demo, error::ApiError, feeds, host::AppHost, streams};
+use crate::demo; // demo
+use crate::{AppState, api, auth, error::ApiError, feeds, host::AppHost, streams};
 
 /// Builds the router for `state`.
 pub fn app(state: AppState) -> Router {
@@ -35,8 +36,8 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/ops/channels", get(api::channel_detail))
         .route("/healthz", get(api::healthz))
-        .route("/readyz", get(api::readyz))
-        .merge(demo::routes()); // demo
+        .route("/readyz", get(api::readyz));
+    let api = api.merge(demo::routes()); // demo
     let api = if state.config.bench {
         api.route("/api/bench/{*channel}", post(feeds::bench::publish))
     } else {

@@ -23,7 +23,6 @@ pub struct AppState {
     /// The other instances sharing the hub through Redis, if any: who runs the shared
     /// producers, and the stats of all.
     pub cluster: Arc<Cluster>,
-    /// The demo's domain state.
     pub demo: Demo, // demo
     /// Start-up configuration.
     pub config: Arc<Config>,

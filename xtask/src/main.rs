@@ -17,8 +17,10 @@
 //!               and BENCHMARKS.md's Soak section (not part of ./x test)
 //! ./x fuzz      the parsers' fuzz tests with a million cases each (release build; ./x test
 //!               runs 2,000): `./x fuzz 5000000` for more
-//! ./x template  only the template check of ./x test: a project made with `cargo leptos new`
-//!               from this working tree carries its name and compiles
+//! ./x template  only the template check of ./x test: projects made with `cargo leptos new`
+//!               from this working tree, with and without the demo, carry their name and
+//!               compile, and the one without passes its server tests; `./x template --write`
+//!               remakes template/blank/ (the files that name the demo, without it)
 //! ./x setup     only install what is missing
 //! ```
 //!
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(args.get(1).map(String::as_str)),
         Some("soak") => soak(args.get(1).map(String::as_str)),
         Some("setup") => tools::ensure(Need::Everything),
+        Some("template") if args.get(1).is_some_and(|a| a == "--write") => template::write_twins(),
         Some("template") => tools::ensure(Need::Build).and_then(|()| template::check()),
         Some("cluster") => cluster(),
         None | Some("help" | "-h" | "--help") => {

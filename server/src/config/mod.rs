@@ -53,7 +53,6 @@ pub struct Config {
     /// `REDIS_URL`: share the hub and the domain state with other instances through Redis;
     /// `None`: everything lives in this process.
     pub redis: Option<RedisConfig>,
-    /// The demo's settings.
     pub demo: crate::demo::config::DemoConfig, // demo
 }
 

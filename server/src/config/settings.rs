@@ -88,7 +88,7 @@ pub struct Settings {
     /// in production): true or false.
     #[arg(long, env = "BENCH", default_value = "false", action = ArgAction::Set, value_parser = flag)]
     pub bench: bool,
-    #[command(flatten)]
+    #[command(flatten)] // demo
     pub demo: crate::demo::config::Settings, // demo
 }
 

@@ -1,0 +1,159 @@
+//! [`app`]: the whole router: the stream and REST API, the Leptos pages (rendered with a
+//! snapshot of the feeds) and the static files cargo-leptos builds.
+
+use app::{
+    App,
+    events::{MULTI_STREAM, STATS_URL},
+    shell,
+};
+use axum::{
+    Router,
+    body::Body,
+    extract::{Request, State},
+    handler::Handler,
+    http::{HeaderValue, Method, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use tower_http::cors::CorsLayer;
+
+use crate::{AppState, api, auth, error::ApiError, feeds, host::AppHost, streams};
+
+/// Builds the router for `state`.
+pub fn app(state: AppState) -> Router {
+    let pages = generate_route_list(App);
+
+    let api = Router::new()
+        .route(MULTI_STREAM, get(streams::multiplexed))
+        .route(STATS_URL, get(api::stats))
+        .route(
+            "/api/session",
+            get(auth::whoami).post(auth::sign_in).delete(auth::sign_out),
+        )
+        .route("/api/ops/channels", get(api::channel_detail))
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz));
+    let api = if state.config.bench {
+        api.route("/api/bench/{*channel}", post(feeds::bench::publish))
+    } else {
+        api
+    };
+
+    // Pages and server functions see the host (the domain code behind the UI's actions).
+    let host = AppHost::shared(state.clone());
+    let hub = state.hub.clone();
+    let options = state.config.leptos.clone();
+    let pages = Router::new()
+        .leptos_routes_with_context(
+            &state,
+            pages,
+            move || {
+                provide_context(host.clone());
+                // Server functions reach live collections through the hub.
+                provide_context(hub.clone());
+            },
+            move || shell(options.clone()),
+        )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            render_deadline,
+        ));
+    let mut router = Router::new()
+        .merge(api)
+        .merge(pages)
+        .fallback(
+            file_and_error_handler::<AppState, _>(shell)
+                .layer(middleware::map_response(vary_by_encoding)),
+        )
+        // Layers run outside in: the origin check first (a cross-site write is refused before
+        // its body is read), then the one body limit for every route.
+        .layer(middleware::from_fn_with_state(state.clone(), limit_body))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::same_origin,
+        ));
+    if !state.config.cors_origins.is_empty() {
+        router = router.layer(cors(&state.config.cors_origins));
+    }
+    router.with_state(state)
+}
+
+/// Page renders and server functions answer within `RENDER_TIMEOUT_MS` or get 503: a render
+/// that never finishes (a resource whose task was lost, a backend that never answers) must not
+/// hold its connection, and the client's, forever. Streams are not pages: they have routes of
+/// their own and no deadline.
+async fn render_deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    match tokio::time::timeout(state.config.render_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(%path, "render timed out");
+            ApiError::unavailable("the page took too long to answer; try again").into_response()
+        }
+    }
+}
+
+/// One body limit for every route (REST, server functions, the benchmark route, pages):
+/// `MAX_BODY_BYTES`. A declared `Content-Length` over it is refused before anything is read; an
+/// undeclared (chunked) body is read up to the limit and refused there. Either way 413 with a
+/// one-line reason, so no handler ever sees a partial body or answers 500 for one.
+async fn limit_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.config.max_body_bytes;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body over the limit of {limit} bytes"),
+        )
+        .into_response()
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large();
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            return if err.into_inner().is::<http_body_util::LengthLimitError>() {
+                too_large()
+            } else {
+                ApiError::bad_request("the request body could not be read").into_response()
+            };
+        }
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// Static files are served as the release build precompressed them (`.br` / `.gz` beside each
+/// asset, chosen by `Accept-Encoding`), so their responses say they vary by it: a shared cache
+/// must not hand brotli to a client that did not ask for it.
+async fn vary_by_encoding(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    response
+}
+
+/// CORS for exactly the configured origins, with credentials (the session cookie).
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("last-event-id"),
+            header::HeaderName::from_static("x-connection-id"),
+        ])
+}

@@ -1,0 +1,79 @@
+//! [`AppState`]: the handles every handler, page render and producer shares.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use axum_extra::extract::cookie::Key;
+use leptos::config::LeptosOptions;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    Config,
+    cluster::{Cluster, Shared},
+    feeds,
+};
+use leptos_live::hub::{Backend, BackendError, Hub, memory::Memory, redis::Redis};
+
+/// Cheap to clone: every field is a handle.
+#[derive(Clone)]
+pub struct AppState {
+    /// Channels, ids, history, fan-out, stats.
+    pub hub: Arc<Hub>,
+    /// The other instances sharing the hub through Redis, if any: who runs the shared
+    /// producers, and the stats of all.
+    pub cluster: Arc<Cluster>,
+    /// Start-up configuration.
+    pub config: Arc<Config>,
+    /// Signs the session cookie.
+    pub session_key: Key,
+    /// Cancelled when a shutdown signal arrives: from then on `/readyz` says 503 and new
+    /// streams are refused (see `crate::shutdown` for the phases).
+    pub stopping: CancellationToken,
+    /// Cancelled once streams must end (`SHUTDOWN_GRACE_MS` after `stopping`, by `serve`);
+    /// every stream and producer ends when it fires.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// The hub with the app's channels, in this process or, with `REDIS_URL`, shared through
+    /// Redis (which must answer: the error says why it does not). No producer runs yet (see
+    /// `feeds::spawn_all`). Cancelling `stopping` starts the shutdown (see [`crate::serve`]).
+    pub async fn start(config: Config, stopping: CancellationToken) -> Result<Self, BackendError> {
+        let shutdown = CancellationToken::new();
+        let (backend, store): (Arc<dyn Backend>, Option<Shared>) = match &config.redis {
+            None => (Arc::new(Memory::new()), None),
+            Some(redis) => {
+                let backend = Redis::connect(
+                    &redis.url,
+                    &redis.prefix,
+                    config.channel_idle,
+                    shutdown.clone(),
+                )
+                .await?;
+                let shared = Shared::new(backend.commands(), &redis.prefix);
+                (backend, Some(shared))
+            }
+        };
+        let cluster = store.clone().map_or_else(Cluster::single, Cluster::shared);
+        let mut registry = feeds::registry(config.heartbeat);
+        if config.bench {
+            feeds::bench::register(&mut registry, config.heartbeat);
+        }
+        let hub = Arc::new(Hub::new(registry, backend, config.limits));
+        Ok(Self {
+            hub,
+            cluster: Arc::new(cluster),
+            session_key: config.session_key.clone(),
+            config: Arc::new(config),
+            stopping,
+            shutdown,
+        })
+    }
+}
+
+/// Lets leptos_axum find its options in our state.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.config.leptos.clone()
+    }
+}
