@@ -37,11 +37,23 @@ export async function openConnections(request: APIRequestContext): Promise<numbe
   return (await response.json()).connections;
 }
 
-/** Signs in through the dashboard's own button and waits until the page shows it, live. */
+/**
+ * Signs in through the page's own button and waits until the page shows it, live. A page that
+ * shows a connection badge is hydrated once it reads live; one with nothing live while signed
+ * out (the tasks page) has no badge, so the click is repeated until hydration has wired it.
+ */
 export async function signIn(page: Page, user: string, dashboard = '/'): Promise<void> {
   await page.goto(dashboard);
-  await expect(page.getByTestId('status')).toHaveText('live');
-  await page.getByTestId('session').getByRole('button', { name: user }).click();
+  const button = page.getByTestId('session').getByRole('button', { name: user });
+  if ((await page.getByTestId('status').count()) > 0) {
+    await expect(page.getByTestId('status')).toHaveText('live');
+    await button.click();
+  } else {
+    await expect(async () => {
+      if ((await page.getByTestId('user').count()) === 0) await button.click({ timeout: 1_000 });
+      await expect(page.getByTestId('user')).toHaveText(user, { timeout: 2_000 });
+    }).toPass({ timeout: 15_000 });
+  }
   await expect(page.getByTestId('user')).toHaveText(user);
   await expect(page.getByTestId('status')).toHaveText('live');
 }

@@ -40,6 +40,8 @@ test('a task added on one page appears live on another, and shows done when fini
 test('signed out, the tasks page says to sign in', async ({ page }) => {
   await page.goto('/tasks');
   await expect(page.getByTestId('sign-in-hint')).toBeVisible();
+  // Nothing on it is live, so no badge claims it is connecting.
+  await expect(page.getByTestId('status')).toHaveCount(0);
   await expect(page.getByTestId('task')).toHaveCount(0);
 });
 

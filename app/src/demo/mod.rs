@@ -3,8 +3,9 @@
 //! starter's pieces (`crate::actions`, `crate::components`). The server's side of it is
 //! `server/src/demo/`.
 //!
-//! To remove it: delete this folder and `server/src/demo/` (and the demo's tests), then the
-//! lines marked `demo` in `app/src/lib.rs` and `server/src/lib.rs`.
+//! To remove it: delete the demo's folders (`app/src/demo/`,
+//! `server/src/demo/`, `server/tests/demo/`, `end2end/tests/demo/`) and the lines marked
+//! `demo` (README, "Start your own"), or make the project with `demo = false`.
 //!
 //! - [`events`]: its channels, stream URLs and event types; the dashboard's `Snapshot`.
 //! - [`actions`]: its server functions, and the `DemoHost` the server provides for them.

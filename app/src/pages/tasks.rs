@@ -56,6 +56,8 @@ fn TaskBoard() -> impl IntoView {
         }
         .into_any(),
     };
+    // Signed out, nothing on the page is live: no badge saying it is connecting.
+    let badge = page.user.is_some().then(|| view! { <ConnectionBadge/> });
     view! {
         <section class="page tasks">
             <div class="page-head">
@@ -64,7 +66,7 @@ fn TaskBoard() -> impl IntoView {
                     <p class="lede">"A live collection: every signed-in page shows each change as it happens."</p>
                 </div>
                 <div class="head-tools">
-                    <ConnectionBadge/>
+                    {badge}
                     <SessionPanel user=page.user on_change=reload/>
                 </div>
             </div>

@@ -3,8 +3,9 @@
 //! functions. It uses the engine (`leptos_live`) and the starter (`crate::feeds::Ticks`,
 //! `crate::streams::single`, `crate::api::sender`) like any app would.
 //!
-//! To remove it: delete this folder and `app/src/demo/` (and the demo's tests), then the lines
-//! marked `demo` in `server/src/lib.rs`, `state.rs`, `routes.rs` and `feeds/mod.rs`.
+//! To remove it: delete the demo's folders (`app/src/demo/`,
+//! `server/src/demo/`, `server/tests/demo/`, `end2end/tests/demo/`) and the lines marked
+//! `demo` (README, "Start your own"), or make the project with `demo = false`.
 //!
 //! - [`prices`]: a random walk over a few symbols, one task for all clients;
 //! - [`orders`]: the order book (a live collection) behind `POST/PATCH /api/orders`, and an

@@ -21,6 +21,10 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 
+mod redis_server;
+#[allow(unused_imports)] // each test file uses a different part of this
+pub use redis_server::{RedisServer, instance_config};
+
 /// A running server; cancel `shutdown` to stop it.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -297,113 +301,4 @@ pub async fn next_event(events: &mut (impl Stream<Item = EventResult> + Unpin)) 
         .expect("an event within 10 s")
         .expect("stream still open")
         .expect("well-formed event")
-}
-
-/// A throwaway `redis-server` on a free loopback port, without persistence (so a restart
-/// loses everything, like a Redis that failed over to an empty replica); killed by its own
-/// pid when dropped.
-pub struct RedisServer {
-    child: Option<Child>,
-    pub port: u16,
-}
-
-impl RedisServer {
-    pub async fn start() -> Self {
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-            listener.local_addr().expect("addr").port()
-        };
-        let mut server = Self { child: None, port };
-        server.launch().await;
-        server
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn launch(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server (Debian's redis-server package; `./x setup` installs it)");
-        self.child = Some(child);
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "redis-server did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    /// Kills the server (its data is gone).
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Stops the server's process (SIGSTOP): connections stay open and nothing answers, as
-    /// with a Redis that hangs. [`RedisServer::resume`] lets it go on.
-    pub fn pause(&self) {
-        self.signal("-STOP");
-    }
-
-    pub fn resume(&self) {
-        self.signal("-CONT");
-    }
-
-    fn signal(&self, signal: &str) {
-        let pid = self.child.as_ref().expect("running").id().to_string();
-        let sent = std::process::Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .expect("kill");
-        assert!(sent.success(), "kill {signal} {pid}");
-    }
-
-    /// Starts it again on the same port, empty.
-    pub async fn restart(&mut self) {
-        self.stop();
-        self.launch().await;
-    }
-
-    /// Runs one command, e.g. `["FLUSHALL"]`.
-    pub async fn command(&self, args: &[&str]) -> redis::Value {
-        let client = redis::Client::open(self.url()).expect("url");
-        let mut con = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("connect to the test Redis");
-        let mut cmd = redis::cmd(args[0]);
-        for arg in &args[1..] {
-            cmd.arg(*arg);
-        }
-        cmd.query_async(&mut con).await.expect("command")
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// A test config for one of several instances sharing `redis` (and so one session key).
-pub fn instance_config(
-    redis: &RedisServer,
-    session_key: &axum_extra::extract::cookie::Key,
-) -> Config {
-    let mut config = Config::for_tests();
-    config.redis = Some(server::config::RedisConfig {
-        url: redis.url(),
-        prefix: "test".into(),
-    });
-    config.session_key = session_key.clone();
-    config
 }

@@ -12,6 +12,7 @@ mod feeds;
 mod framing;
 mod hardening;
 mod limits;
+mod ownership;
 mod replay;
 mod scale_out;
 mod streams;
