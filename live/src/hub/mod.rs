@@ -10,10 +10,12 @@
 //! - [`cursor`]: the resume position a client sends back.
 //! - [`backend`]: ids, history and fan-out as a trait; [`memory`] is the in-process default,
 //!   [`redis`] the one several instances share.
-//! - [`subscription`]: replay + live merged into frames; [`stats`]: counters and guards.
+//! - [`subscription`]: replay + live merged into frames; [`stats`]: counters and guards;
+//!   `publish`: [`Hub::publish`] and its pending [`Publish`].
 
 pub mod backend;
 pub mod memory;
+mod publish;
 pub mod redis;
 pub mod registry;
 pub mod stats;
@@ -21,16 +23,15 @@ pub mod subscription;
 
 pub use crate::cursor::{Cursor, MalformedCursor};
 pub use backend::{Backend, BackendError, Stored};
+pub use publish::{Publish, is_valid_event_name};
 pub use registry::{Access, Registry, Settings};
 pub use stats::{Client, ConnectionId, Refused, Stats, StreamLimits};
 pub use subscription::{Frame, Subscription};
 
-use std::{future::IntoFuture, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use crate::event::LiveEvent;
-use futures_util::{FutureExt, future::BoxFuture};
 
-use backend::NewEvent;
 use subscription::Joined;
 
 /// Why the hub refused a call. Each maps to one HTTP status (the app's error type says which).
@@ -136,48 +137,6 @@ impl Hub {
             backend,
             stats: Arc::default(),
             limits,
-        }
-    }
-
-    /// Publishes `event` on `channel`; `.await` it (optionally after `.except(…)`) to get the
-    /// event's id. The event is serialised here, once, whatever the number of subscribers.
-    pub fn publish<'a, E: LiveEvent>(&'a self, channel: &'a str, event: &E) -> Publish<'a> {
-        self.publish_encoded(channel, E::NAME, || {
-            serde_json::to_string(event).map_err(HubError::Serialize)
-        })
-    }
-
-    /// Publishes `json`, which must be one JSON value, as an event named `name`: for relaying
-    /// events that arrive already serialised (the benchmark's publish route). Prefer
-    /// [`Hub::publish`], which cannot get the JSON wrong.
-    pub fn publish_json<'a>(
-        &'a self,
-        channel: &'a str,
-        name: &'static str,
-        json: String,
-    ) -> Publish<'a> {
-        self.publish_encoded(channel, name, || Ok(json))
-    }
-
-    /// The pending publish of an event named `name` whose JSON `encode` gives, if the name is
-    /// valid.
-    fn publish_encoded<'a>(
-        &'a self,
-        channel: &'a str,
-        name: &'static str,
-        encode: impl FnOnce() -> Result<String, HubError>,
-    ) -> Publish<'a> {
-        let encoded = if is_valid_event_name(name) {
-            encode()
-        } else {
-            Err(HubError::InvalidEventName(name))
-        };
-        Publish {
-            hub: self,
-            channel,
-            name,
-            encoded,
-            except: Vec::new(),
         }
     }
 
@@ -352,61 +311,6 @@ pub async fn sweeper(hub: Arc<Hub>, idle: Duration, shutdown: tokio_util::sync::
             tracing::debug!(dropped, "idle channels dropped");
         }
     }
-}
-
-/// A pending publish; see [`Hub::publish`].
-#[must_use = "a publish does nothing until it is awaited"]
-pub struct Publish<'a> {
-    hub: &'a Hub,
-    channel: &'a str,
-    name: &'static str,
-    encoded: Result<String, HubError>,
-    except: Vec<ConnectionId>,
-}
-
-impl Publish<'_> {
-    /// Skips these connections (e.g. the sender's own tab, which already shows the change).
-    pub fn except(mut self, connections: impl IntoIterator<Item = ConnectionId>) -> Self {
-        self.except.extend(connections);
-        self
-    }
-}
-
-impl<'a> IntoFuture for Publish<'a> {
-    type Output = Result<u64, HubError>;
-    type IntoFuture = BoxFuture<'a, Self::Output>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        async move {
-            let data = self.encoded?;
-            let settings = self
-                .hub
-                .registry
-                .resolve(self.channel)
-                .ok_or_else(|| HubError::UnknownChannel(self.channel.to_string()))?
-                .settings;
-            let event = NewEvent {
-                name: self.name.into(),
-                data: data.into(),
-                except: self.except.into_boxed_slice(),
-            };
-            let stored = self
-                .hub
-                .backend
-                .publish(self.channel, settings.history, event)
-                .await?;
-            self.hub.stats.published();
-            Ok(stored.id)
-        }
-        .boxed()
-    }
-}
-
-/// An SSE event name must be one line (a CR or LF would end its `event:` field early); we also keep out NUL and
-/// other control characters so it reads the same in every parser and log. Colons are fine
-/// (`order:created`): a field's value is everything after the first one.
-pub fn is_valid_event_name(name: &str) -> bool {
-    !name.is_empty() && !name.chars().any(char::is_control)
 }
 
 #[cfg(test)]

@@ -263,4 +263,4 @@ fn max_streams(setting: Option<u64>, open_files: u64) -> Result<usize, ConfigErr
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -2,7 +2,8 @@
 
 use super::*;
 
-fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+/// A variable's value from `pairs`, as [`Config::from_lookup`] asks for it.
+pub(crate) fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
     move |name| {
         pairs
             .iter()

@@ -77,16 +77,7 @@ impl DemoConfig {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{Config, ConfigError};
-
-    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::config::{Config, ConfigError, tests::lookup};
 
     /// The demo's settings are the server's: defaults, values, one-line refusals.
     #[test]
