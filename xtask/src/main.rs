@@ -76,12 +76,46 @@ fn main() -> ExitCode {
 /// The dashboard with hot reload.
 fn dev() -> Result {
     tools::ensure(Need::Build)?;
+    let mut watch = cargo();
+    watch.args(["leptos", "watch"]).current_dir(root());
+    // Each edit restarts the server; with a random key per start it would sign you out.
+    if env::var_os("SESSION_KEY").is_none() {
+        let path = root().join(DEV_SESSION_KEY);
+        watch.env("SESSION_KEY", dev_session_key(&path)?);
+        step(&format!(
+            "signed sessions survive restarts: SESSION_KEY from {DEV_SESSION_KEY} (dev only)"
+        ));
+    }
     step("cargo leptos watch (http://127.0.0.1:3000, Ctrl-C to stop)");
     // Replace this process: Ctrl-C then reaches cargo-leptos alone, which stops the server.
-    let err = std::os::unix::process::CommandExt::exec(
-        cargo().args(["leptos", "watch"]).current_dir(root()),
-    );
+    let err = std::os::unix::process::CommandExt::exec(&mut watch);
     Err(format!("cannot start cargo leptos watch: {err}"))
+}
+
+/// Where `./x dev` keeps its session key: under `target/`, so never in git, and only `./x dev`
+/// reads it (a deployment sets its own `SESSION_KEY`, or gets a random one per start).
+const DEV_SESSION_KEY: &str = "target/dev-session-key";
+
+/// The key in `path` (128 hex digits), made from `/dev/urandom` the first time.
+fn dev_session_key(path: &Path) -> Result<String> {
+    if let Ok(key) = std::fs::read_to_string(path) {
+        let key = key.trim();
+        if key.len() == 128 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(key.to_string());
+        }
+    }
+    let mut bytes = [0u8; 64];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom").map_err(|err| format!("/dev/urandom: {err}"))?,
+        &mut bytes,
+    )
+    .map_err(|err| format!("/dev/urandom: {err}"))?;
+    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|err| format!("{}: {err}", dir.display()))?;
+    }
+    std::fs::write(path, &key).map_err(|err| format!("{}: {err}", path.display()))?;
+    Ok(key)
 }
 
 /// `cargo leptos build --release`, with wasm-opt (npm) on PATH.
@@ -334,4 +368,26 @@ fn run(what: &str, cmd: &mut Command) -> Result {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `./x dev`'s key is made once, in the form the server accepts, and then kept; a file
+    /// that holds something else is replaced.
+    #[test]
+    fn the_dev_session_key_is_made_once_and_kept() {
+        let dir = env::temp_dir().join(format!("xtask-dev-key-{}", std::process::id()));
+        let path = dir.join("target/dev-session-key");
+        let first = dev_session_key(&path).unwrap();
+        assert_eq!(first.len(), 128);
+        assert!(first.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(dev_session_key(&path).unwrap(), first);
+        std::fs::write(&path, "not a key").unwrap();
+        let second = dev_session_key(&path).unwrap();
+        assert_ne!(second, first);
+        assert_eq!(dev_session_key(&path).unwrap(), second);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
