@@ -246,8 +246,8 @@ fn generate(root: &Path, parent: &Path, name: &str, demo: bool) -> Result<PathBu
     if !readme.starts_with(&format!("# {name}\n")) {
         return Err(format!("{name}/README.md does not start with its name"));
     }
-    for file in ["Cargo.toml", "README.md"] {
-        if read(file)?.contains("{{") || read(file)?.contains("{%") {
+    for (file, text) in [("Cargo.toml", &manifest), ("README.md", &readme)] {
+        if text.contains("{{") || text.contains("{%") {
             return Err(format!("{name}/{file} holds an unrendered placeholder"));
         }
     }
