@@ -3,7 +3,7 @@
 //!
 //! `./x dev` runs it under `cargo leptos watch`; see the README for running a release build.
 
-use std::process::ExitCode;
+use std::{io::Write, process::ExitCode};
 
 use leptos_live::shutdown;
 use server::{AppState, Config, config::ConfigError, feeds};
@@ -16,6 +16,11 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,server=debug".into()),
         )
+        // A log line that cannot be written is dropped. By default the subscriber reports that
+        // with `eprintln!`, which panics when stderr is gone too (a log pipe whose reader died):
+        // the panicking task was then the signal handler, and SIGTERM no longer stopped the
+        // server.
+        .log_internal_errors(false)
         .init();
 
     // Before the config, whose MAX_STREAMS default follows the open-file limit.
@@ -50,7 +55,10 @@ async fn main() -> ExitCode {
     // Printed on stdout (not through tracing) so scripts and the browser tests can read the
     // port when LEPTOS_SITE_ADDR ends in :0.
     match listener.local_addr() {
-        Ok(local) => println!("listening on http://{local}"),
+        Ok(local) => {
+            // Not `println!`, which panics when stdout is closed.
+            let _ = writeln!(std::io::stdout(), "listening on http://{local}");
+        }
         Err(err) => eprintln!("error: {err}"),
     }
 

@@ -61,6 +61,26 @@ async fn binary_exits_promptly_on_sigterm() {
     signal_ends_binary("TERM").await;
 }
 
+/// With its stdout and stderr closed (a log pipe whose reader died) the binary still answers
+/// and still stops on SIGTERM: a log line it cannot write is dropped, never a panic.
+#[tokio::test]
+async fn binary_with_its_output_closed_serves_and_exits_on_sigterm() {
+    let server = common::Binary::start_unread(&[("RUST_LOG", "debug")]);
+    for path in ["/healthz", "/streams", "/no-such-page"] {
+        let response = reqwest::get(format!("{}{path}", server.base))
+            .await
+            .unwrap();
+        assert!(
+            response.status().as_u16() < 500,
+            "{path}: {}",
+            response.status()
+        );
+    }
+    server.signal("TERM");
+    let status = server.wait(Duration::from_secs(10)).await;
+    assert!(status.success(), "exit status {status}");
+}
+
 async fn signal_ends_binary(signal: &str) {
     let server = common::Binary::start(&[]);
     let http = reqwest::Client::new();

@@ -232,6 +232,16 @@ pub struct Binary {
 
 impl Binary {
     pub fn start(env: &[(&str, &str)]) -> Self {
+        Self::spawn(env, Stdio::inherit())
+    }
+
+    /// As [`Binary::start`], with nothing reading its stdout or stderr once it has said where it
+    /// listens: a log pipe whose reader has died.
+    pub fn start_unread(env: &[(&str, &str)]) -> Self {
+        Self::spawn(env, Stdio::piped())
+    }
+
+    fn spawn(env: &[(&str, &str)], stderr: Stdio) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
         command
             .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
@@ -239,8 +249,9 @@ impl Binary {
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(stderr);
         let mut child = command.spawn().expect("start the server binary");
+        drop(child.stderr.take());
         // The binary prints "listening on http://ADDR" once bound.
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
