@@ -18,6 +18,17 @@ test('the about page has no accessibility violations', async ({ page }) => {
   expect(results.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
 });
 
+// A dashboard stays open all day: nothing on it may repaint forever while nothing changes.
+test('the live dot pulses when the stream goes live, then stays still', async ({ page }) => {
+  await page.goto('/streams');
+  await expect(page.getByTestId('status')).toHaveAttribute('data-status', 'live');
+  const pulses = await page
+    .getByTestId('status')
+    .locator('.status-dot')
+    .evaluate((dot) => dot.getAnimations().map((a) => a.effect?.getComputedTiming().iterations));
+  expect(pulses).toEqual([3]);
+});
+
 test('the streams page shows live stats from the same hooks', async ({ page }) => {
   await page.goto('/streams');
   await expect(page.getByTestId('status')).toHaveText('live');
