@@ -171,17 +171,31 @@ fn soak_file(paths: &Paths) -> PathBuf {
     paths.root.join("bench/soak.md")
 }
 
-/// `markdown` with its "Soak" section replaced by `soak` (added if missing).
-fn with_soak(markdown: &str, soak: &str) -> String {
-    const HEADING: &str = "\n## Soak";
-    let kept = markdown
-        .split(HEADING)
-        .next()
-        .unwrap_or(markdown)
-        .trim_end();
-    format!(
-        "{kept}\n{HEADING}: `./x soak`, leptos-live alone under churn, publish load and stuck readers\n\n{soak}"
-    )
+const SOAK_HEADING: &str =
+    "## Soak: `./x soak`, leptos-live alone under churn, publish load and stuck readers";
+
+/// Written by `./x bench dev-loop` (end2end/bench/dev-loop.spec.ts), kept across full runs.
+const DEV_LOOP_HEADING: &str = "## Edit to browser: `./x bench dev-loop`";
+
+/// `markdown` with the section under `heading` (matched up to its first `:`) set to `body`,
+/// in place, or added at the end.
+fn with_section(markdown: &str, heading: &str, body: &str) -> String {
+    let key = heading.split(':').next().unwrap_or(heading);
+    let section = format!("{heading}\n\n{}\n", body.trim_end());
+    let start = markdown
+        .match_indices(key)
+        .map(|(at, _)| at)
+        .find(|&at| at == 0 || markdown[..at].ends_with('\n'));
+    match start {
+        Some(start) => {
+            let rest = &markdown[start + key.len()..];
+            let end = rest.find("\n## ").map(|at| start + key.len() + at + 1);
+            let after = end.map_or("", |end| &markdown[end..]);
+            let gap = if after.is_empty() { "" } else { "\n" };
+            format!("{}{section}{gap}{after}", &markdown[..start])
+        }
+        None => format!("{}\n\n{section}", markdown.trim_end()),
+    }
 }
 
 async fn run_soak(options: &Options, minutes: f64) -> Result<(), String> {
@@ -197,7 +211,7 @@ async fn run_soak(options: &Options, minutes: f64) -> Result<(), String> {
     std::fs::write(&file, &summary).map_err(|e| format!("{}: {e}", file.display()))?;
     let report = options.paths.root.join("BENCHMARKS.md");
     if let Ok(markdown) = std::fs::read_to_string(&report) {
-        std::fs::write(&report, with_soak(&markdown, &summary))
+        std::fs::write(&report, with_section(&markdown, SOAK_HEADING, &summary))
             .map_err(|e| format!("{}: {e}", report.display()))?;
         println!(
             "wrote {} and its Soak section in {}",
@@ -245,8 +259,12 @@ async fn run(options: Options) -> Result<(), String> {
         report.extras.measure(&options.paths, port + 1).await;
     }
     let mut markdown = report.markdown();
+    let dev_loop = options.paths.root.join("bench/dev-loop.md");
+    if let Ok(figures) = std::fs::read_to_string(dev_loop) {
+        markdown = with_section(&markdown, DEV_LOOP_HEADING, &figures);
+    }
     if let Ok(soak) = std::fs::read_to_string(soak_file(&options.paths)) {
-        markdown = with_soak(&markdown, &soak);
+        markdown = with_section(&markdown, SOAK_HEADING, &soak);
     }
     println!("\n{markdown}");
     if let Some(out) = &options.out {
@@ -301,5 +319,27 @@ async fn run_scenario(scenario: &str, server: servers::Running, scale: f64) -> R
             row
         }
         _ => unreachable!("scenario names are checked by parse()"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A section is replaced where it stands, up to the next section, or added at the end.
+    #[test]
+    fn sections_are_replaced_in_place_or_added() {
+        let doc = "# B\n\n## A: x\n\nold a\n\n## Soak: y\n\nold soak\n";
+        let replaced = with_section(doc, "## A: z", "new a");
+        assert_eq!(
+            replaced,
+            "# B\n\n## A: z\n\nnew a\n\n## Soak: y\n\nold soak\n"
+        );
+        let soak = with_section(&replaced, "## Soak: y", "new soak\n\n");
+        assert_eq!(soak, "# B\n\n## A: z\n\nnew a\n\n## Soak: y\n\nnew soak\n");
+        assert_eq!(
+            with_section("# B\n", "## C: c", "c"),
+            "# B\n\n## C: c\n\nc\n"
+        );
     }
 }

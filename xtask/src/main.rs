@@ -12,6 +12,9 @@
 //! ./x bench     leptos-live beside Go, nginx+nchan and Node SSE servers; writes BENCHMARKS.md
 //!               (installs the peers with apt-get; options after `--` go to bench/, e.g.
 //!               `./x bench -- --scale 0.1 --scenarios fanout`)
+//! ./x bench dev-loop   edit to browser under `cargo leptos watch --hot-reload`: each kind of
+//!               edit three times in a page open in Chromium; writes bench/dev-loop.md and
+//!               BENCHMARKS.md's "Edit to browser" section (end2end/bench/dev-loop.spec.ts)
 //! ./x soak      leptos-live alone for 30 minutes (`./x soak 5` for 5) under client churn,
 //!               publish load and stuck readers; prints RSS and losses, writes bench/soak.md
 //!               and BENCHMARKS.md's Soak section (not part of ./x test)
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Some("dev") => dev(),
         Some("test") => test(),
         Some("release") => release(),
+        Some("bench") if args.get(1).is_some_and(|a| a == "dev-loop") => dev_loop(),
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz(args.get(1).map(String::as_str)),
         Some("soak") => soak(args.get(1).map(String::as_str)),
@@ -77,8 +81,9 @@ fn main() -> ExitCode {
 fn dev() -> Result {
     tools::ensure(Need::Build)?;
     let mut watch = cargo();
-    // --hot-reload: a change to a view's markup is patched into the open page (0.15 s, no
-    // reload); any other change rebuilds and reloads it (bench/dev-loop.md).
+    // --hot-reload: a change to an island's markup is patched into the open page at once; every
+    // Rust change is also rebuilt, and open pages reload when the server is back
+    // (bench/dev-loop.md, `./x bench dev-loop`).
     watch
         .args(["leptos", "watch", "--hot-reload"])
         .current_dir(root());
@@ -228,6 +233,32 @@ fn bench(args: &[String]) -> Result {
     )?;
     println!("\nbench done in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Edit to browser: end2end/bench/dev-loop.spec.ts edits files under a running watcher and
+/// times each change to the open page. It restores every file it edits, also on Ctrl-C.
+fn dev_loop() -> Result {
+    tools::ensure(Need::Everything)?;
+    // The watcher's own first build is then a no-op: the benchmark times edits, not set-up.
+    run(
+        "debug build (cargo leptos build)",
+        cargo().args(["leptos", "build"]).current_dir(root()),
+    )?;
+    run(
+        "edit to browser, 5 kinds of edit x 3 (end2end/bench/dev-loop.spec.ts, a few minutes)",
+        tools::npx()
+            .args(["playwright", "test", "--config", "bench.config.ts"])
+            .current_dir(root().join("end2end"))
+            .env("CHROMIUM_PATH", tools::chromium_path()?)
+            .env("DEV_LOOP_MACHINE", machine()),
+    )
+}
+
+/// "2 cores, cargo-leptos 0.3.11": what the dev-loop figures depend on most.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let leptos = tools::output(cargo().args(["leptos", "--version"])).unwrap_or_default();
+    format!("{cores} cores, {}", leptos.trim())
 }
 
 /// The soak test (bench/src/soak.rs) for `minutes` (default 30), against the release server.

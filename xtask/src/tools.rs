@@ -272,7 +272,7 @@ fn parse_locked_version(lock: &str, package: &str) -> Option<String> {
 }
 
 /// Stdout of `cmd` when it runs and succeeds, else `None`.
-fn output(cmd: &mut Command) -> Option<String> {
+pub fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.stderr(Stdio::null()).output().ok()?;
     out.status
         .success()
