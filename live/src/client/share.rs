@@ -10,7 +10,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::StreamStatus;
-use crate::cursor::Cursor;
+use crate::{
+    cursor::Cursor,
+    event::{LiveEvent, Resync},
+};
 
 /// The `BroadcastChannel` and Web Lock name: the app's build output name (cargo-leptos passes
 /// `LEPTOS_OUTPUT_NAME` to the wasm build, as the name `cargo leptos new` gave the project),
@@ -146,6 +149,23 @@ fn lower(cursor: &mut Cursor, channel: &str, id: u64) {
     *at = (*at).min(id);
 }
 
+/// Whether a tab at `mine` should deliver message `event` of `channel`, whose id is `frame`
+/// (if it has one), and moves `mine` past it: [`fresh`] for events. A `resync` is always
+/// delivered: its cursor is where the stream got to before what it lost, a position the tab
+/// already holds, and dropping it as "seen" would leave the gap silent.
+pub fn shows(
+    mine: &mut Option<Cursor>,
+    event: &str,
+    channel: &str,
+    frame: Option<&Cursor>,
+) -> bool {
+    match frame {
+        Some(_) if event == Resync::NAME => true,
+        Some(frame) => fresh(mine, channel, frame),
+        None => true,
+    }
+}
+
 /// Whether a tab at `mine` should show a message of `channel` at cursor `frame`, and moves
 /// `mine` past it. A message it already has (a replay for another tab) is dropped.
 pub fn fresh(mine: &mut Option<Cursor>, channel: &str, frame: &Cursor) -> bool {
@@ -269,6 +289,30 @@ mod tests {
             let text = serde_json::to_string(&note).unwrap();
             assert_eq!(serde_json::from_str::<Note>(&text).unwrap(), note, "{text}");
         }
+    }
+
+    /// A `resync` after lag or a lost Redis message carries the last delivered position, which
+    /// the tab holds: it still reaches the tab (alone, leading or following: every role
+    /// delivers through `shows`), and moves nothing.
+    #[test]
+    fn a_resync_at_a_position_the_tab_holds_is_delivered() {
+        let mut mine = Some(cursor("e:orders=5"));
+        let at = cursor("e:orders=5");
+        assert!(shows(&mut mine, "resync", "orders", Some(&at)));
+        assert!(
+            shows(&mut mine, "resync", "orders", Some(&at)),
+            "every one of them"
+        );
+        assert_eq!(mine, Some(cursor("e:orders=5")));
+        // Events are still deduplicated.
+        assert!(!shows(&mut mine, "order", "orders", Some(&at)));
+        assert!(shows(
+            &mut mine,
+            "order",
+            "orders",
+            Some(&cursor("e:orders=6"))
+        ));
+        assert!(shows(&mut mine, "order", "orders", None));
     }
 
     /// A tab shows each message of its channels once, in order, whatever the leader replays.

@@ -1,5 +1,5 @@
 //! One message of the stream, read by this tab or relayed by the leader, delivered to this
-//! tab's listeners of its channel and event, exactly once and in order (see `share::fresh`).
+//! tab's listeners of its channel and event, exactly once and in order (see `share::shows`).
 
 use leptos::prelude::*;
 
@@ -48,9 +48,7 @@ pub(super) fn receive(connection: LiveConnection, message: Message) {
     };
     let show = connection.client.try_update_value(|c| {
         c.own.channels.contains(&envelope.channel)
-            && frame
-                .as_ref()
-                .is_none_or(|f| share::fresh(&mut c.own.cursor, &envelope.channel, f))
+            && share::shows(&mut c.own.cursor, &event, &envelope.channel, frame.as_ref())
     });
     if show != Some(true) {
         return;
