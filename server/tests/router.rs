@@ -190,3 +190,59 @@ async fn static_files_are_served_precompressed() {
     }
     let _ = std::fs::remove_dir_all(&site);
 }
+
+/// Every answer (pages, the API, static files, refusals) forbids MIME sniffing and framing by
+/// any site and sends no referrer off the origin; pages, which show who is signed in, are never
+/// stored by a cache, signed in or not. Other answers keep their own caching.
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    let alice = common::signed_in(&app, "alice").await;
+    for (client, path, page) in [
+        (&app.http, "/streams", true),
+        (&alice, "/tasks", true),
+        (&app.http, "/no-such-page", true),
+        (&app.http, "/api/stats", false),
+        (&app.http, "/healthz", false),
+        // A missing file gets the not-found page.
+        (&app.http, "/pkg/missing.wasm", true),
+    ] {
+        let response = client.get(app.url(path)).send().await.unwrap();
+        let header_of = |name: header::HeaderName| {
+            response
+                .headers()
+                .get(&name)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            header_of(header::X_CONTENT_TYPE_OPTIONS),
+            "nosniff",
+            "{path}"
+        );
+        assert_eq!(header_of(header::X_FRAME_OPTIONS), "DENY", "{path}");
+        assert_eq!(
+            header_of(header::CONTENT_SECURITY_POLICY),
+            "frame-ancestors 'none'",
+            "{path}"
+        );
+        assert_eq!(header_of(header::REFERRER_POLICY), "same-origin", "{path}");
+        let cache = header_of(header::CACHE_CONTROL);
+        assert_eq!(
+            cache == "private, no-store",
+            page,
+            "{path}: cache-control {cache:?}"
+        );
+    }
+    // A refusal (a cross-site write) carries them too.
+    let refused = app
+        .http
+        .post(app.url("/api/session"))
+        .header("sec-fetch-site", "cross-site")
+        .json(&serde_json::json!({ "user": "alice" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refused.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+}

@@ -78,7 +78,40 @@ pub fn app(state: AppState) -> Router {
     if !state.config.cors_origins.is_empty() {
         router = router.layer(cors(&state.config.cors_origins));
     }
-    router.with_state(state)
+    // Outermost: refusals from the layers above carry the headers too.
+    router
+        .layer(middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+/// On every response: no MIME sniffing, no framing by any site (old browsers read
+/// `X-Frame-Options`, new ones the policy), no referrer sent off this origin. Pages show who
+/// is signed in, so no cache may store them.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    let page = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if page {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    }
+    response
 }
 
 /// Page renders and server functions answer within `RENDER_TIMEOUT_MS` or get 503: a render
