@@ -22,7 +22,7 @@ pub struct ApiError {
     pub retry_after: Option<u32>,
 }
 
-/// What a refused stream is told to wait before it tries again.
+/// What a 429 or 503 tells the client to wait before it tries again (`Retry-After`).
 pub const RETRY_AFTER_SECS: u32 = 5;
 
 impl ApiError {
@@ -30,10 +30,15 @@ impl ApiError {
         let message: String = message.into();
         // One line, whatever the source said.
         let message = message.lines().collect::<Vec<_>>().join(" ");
+        // Every "too many" and "unavailable" says when to come back, whoever refuses.
+        let busy = matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        );
         Self {
             status,
             message,
-            retry_after: None,
+            retry_after: busy.then_some(RETRY_AFTER_SECS),
         }
     }
 
@@ -44,11 +49,11 @@ impl ApiError {
     }
 
     pub fn too_many(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(RETRY_AFTER_SECS)
+        Self::new(StatusCode::TOO_MANY_REQUESTS, message)
     }
 
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, message).retry_after(RETRY_AFTER_SECS)
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {

@@ -109,9 +109,7 @@ impl From<OrderError> for ApiError {
             OrderError::Invalid(_) => ApiError::unprocessable(err.to_string()),
             OrderError::NotFound(_) => ApiError::not_found(err.to_string()),
             OrderError::NotYours(_) => ApiError::forbidden(err.to_string()),
-            OrderError::TooManyOpen { .. } => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, err.to_string())
-            }
+            OrderError::TooManyOpen { .. } => ApiError::too_many(err.to_string()),
             OrderError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, err.to_string()),
             OrderError::Hub(err) => err.into(),
         }

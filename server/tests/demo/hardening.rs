@@ -191,6 +191,7 @@ async fn jobs_are_bounded_and_only_real_ones_subscribe() {
     let started: Value = start().await.unwrap().json().await.unwrap();
     assert_eq!(start().await.unwrap().status(), StatusCode::CREATED);
     let refused = start().await.unwrap();
+    assert_eq!(refused.headers()[reqwest::header::RETRY_AFTER], "5");
     let (status, reason) = error(refused).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(reason.contains("2 jobs are already running"), "{reason}");
@@ -226,7 +227,7 @@ async fn jobs_are_bounded_and_only_real_ones_subscribe() {
     assert_eq!(error(response).await.0, StatusCode::FORBIDDEN);
 }
 
-/// The order book is bounded: open orders per user (429), and settled orders age out; the
+/// The order book is bounded: open orders per user (429 with `Retry-After`), and settled orders age out; the
 /// list says how many the book holds.
 #[tokio::test]
 async fn the_order_book_is_bounded() {
@@ -243,6 +244,7 @@ async fn the_order_book_is_bounded() {
         .send()
         .await
         .unwrap();
+    assert_eq!(third.headers()[reqwest::header::RETRY_AFTER], "5");
     let (status, reason) = error(third).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(reason.contains("fill or cancel one first"), "{reason}");
