@@ -20,6 +20,7 @@
 //!
 //! Run it with `./x dev` (hot reload through `cargo leptos watch`).
 
+mod accept;
 pub mod api;
 pub mod auth;
 pub mod client;
@@ -38,8 +39,6 @@ pub use config::Config;
 pub use routes::app;
 pub use state::AppState;
 
-use std::{future::IntoFuture, net::SocketAddr};
-
 use leptos_live::shutdown;
 use tokio::net::TcpListener;
 
@@ -50,7 +49,8 @@ use tokio::net::TcpListener;
 /// when they have or when that time is up, whichever comes first (a client that stopped
 /// reading would otherwise hold the process forever).
 ///
-/// `into_make_service_with_connect_info` hands each connection a clone of the one router (a
+/// Connections come from [`accept`]: a client has `HEADER_READ_TIMEOUT_MS` to send its request
+/// headers. `into_make_service_with_connect_info` hands each connection a clone of the one router (a
 /// reference count) and the peer's address; serving the `Router` itself would rebuild its
 /// route table for every connection, about 20 KB per open stream (measured with massif; see
 /// BENCHMARKS.md).
@@ -62,13 +62,10 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         state.config.shutdown_grace,
         shutdown.clone(),
     ));
-    let server = axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let header_read_timeout = state.config.header_read_timeout;
+    let server = accept::serve(listener, app(state), header_read_timeout, shutdown.clone());
     tokio::select! {
-        result = server.into_future() => result,
+        () = server => Ok(()),
         () = shutdown::drained(shutdown, drain) => {
             tracing::warn!(?drain, "connections still open at the end of the drain time; exiting");
             Ok(())

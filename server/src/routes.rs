@@ -134,9 +134,10 @@ async fn render_deadline(State(state): State<AppState>, request: Request, next: 
 }
 
 /// One body limit for every route (REST, server functions, the benchmark route, pages):
-/// `MAX_BODY_BYTES`. A declared `Content-Length` over it is refused before anything is read; an
-/// undeclared (chunked) body is read up to the limit and refused there. Either way 413 with a
-/// one-line reason, so no handler ever sees a partial body or answers 500 for one.
+/// `MAX_BODY_BYTES`, read within `BODY_READ_TIMEOUT_MS`. A declared `Content-Length` over it is
+/// refused before anything is read; an undeclared (chunked) body is read up to the limit and
+/// refused there. Either way 413 with a one-line reason, so no handler ever sees a partial body
+/// or answers 500 for one; a body that stops arriving gets 408.
 async fn limit_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let limit = state.config.max_body_bytes;
     let too_large = || {
@@ -154,7 +155,17 @@ async fn limit_body(State(state): State<AppState>, request: Request, next: Next)
         return too_large();
     }
     let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, limit).await {
+    let deadline = state.config.body_read_timeout;
+    let read = tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await;
+    let Ok(read) = read else {
+        let ms = deadline.as_millis();
+        return ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the request body did not arrive within {ms} ms"),
+        )
+        .into_response();
+    };
+    let bytes = match read {
         Ok(bytes) => bytes,
         Err(err) => {
             return if err.into_inner().is::<http_body_util::LengthLimitError>() {

@@ -3,10 +3,16 @@
 
 mod common;
 
+use std::time::Duration;
+
 use axum::{body::Body, http::Request};
 use common::{spawn_app, spawn_app_with};
 use reqwest::{StatusCode, header};
 use server::{AppState, Config, app};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
@@ -245,4 +251,42 @@ async fn every_response_carries_the_security_headers() {
         .unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert_eq!(refused.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+}
+
+/// A client that sends half of its request headers is cut off after `HEADER_READ_TIMEOUT_MS`,
+/// and one that stops halfway through its body gets 408 after `BODY_READ_TIMEOUT_MS`: neither
+/// holds a connection (or a handler) for longer.
+#[tokio::test]
+async fn slow_clients_are_cut_off() {
+    let mut config = Config::for_tests();
+    config.header_read_timeout = Duration::from_millis(300);
+    config.body_read_timeout = Duration::from_millis(300);
+    let app = spawn_app_with(config).await;
+    let addr = app.addr;
+    // Everything the server sends before it closes, or None if it is still open after 10 s.
+    let answer = |request: &'static [u8]| async move {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(request).await.unwrap();
+        let mut sent = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut sent))
+            .await
+            .ok()
+            .map(|_| String::from_utf8_lossy(&sent).into_owned())
+    };
+    let half_headers = answer(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").await;
+    assert!(
+        half_headers.is_some(),
+        "still open 10 s after half its headers"
+    );
+    let half_body = answer(
+        b"POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"user\":",
+    )
+    .await
+    .expect("still open 10 s after half its body");
+    assert!(half_body.starts_with("HTTP/1.1 408"), "{half_body}");
+    assert!(
+        half_body.contains("did not arrive within 300 ms"),
+        "{half_body}"
+    );
 }

@@ -41,6 +41,12 @@ pub struct Settings {
     /// Request body size on every route, in bytes (413 beyond).
     #[arg(long, env = "MAX_BODY_BYTES", default_value = "16384", value_parser = at_least_one)]
     pub max_body_bytes: u64,
+    /// How long a client may take to send its request headers; then the connection is closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value = "10000", value_parser = at_least_one)]
+    pub header_read_timeout_ms: u64,
+    /// How long a client may take to send a request body once its headers are in (408 beyond).
+    #[arg(long, env = "BODY_READ_TIMEOUT_MS", default_value = "10000", value_parser = at_least_one)]
+    pub body_read_timeout_ms: u64,
     /// Proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client.
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "", value_parser = trusted_proxies)]
     pub trusted_proxies: TrustedProxies,

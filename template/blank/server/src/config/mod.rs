@@ -32,6 +32,10 @@ pub struct Config {
     pub limits: Limits,
     /// Largest request body on any route (413 beyond).
     pub max_body_bytes: usize,
+    /// How long a client may take to send its request headers (then the connection closes).
+    pub header_read_timeout: Duration,
+    /// How long a client may take to send a request body (then 408).
+    pub body_read_timeout: Duration,
     /// Proxies whose `X-Forwarded-For` is believed (see `crate::client`).
     pub trusted_proxies: TrustedProxies,
     /// How long an unused channel lives (see `hub::memory`).
@@ -157,6 +161,8 @@ impl Config {
                 channels_per_connection: size(settings.max_channels_per_stream),
             },
             max_body_bytes: size(settings.max_body_bytes),
+            header_read_timeout: ms(settings.header_read_timeout_ms),
+            body_read_timeout: ms(settings.body_read_timeout_ms),
             trusted_proxies: settings.trusted_proxies,
             channel_idle: Duration::from_secs(settings.channel_idle_secs),
             shutdown_grace: ms(settings.shutdown_grace_ms),
@@ -185,6 +191,8 @@ impl Config {
             heartbeat: Duration::from_millis(200),
             limits: Limits::default(),
             max_body_bytes: 16 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
             trusted_proxies: TrustedProxies::default(),
             channel_idle: Duration::from_secs(300),
             shutdown_grace: Duration::ZERO,
