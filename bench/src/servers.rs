@@ -257,9 +257,10 @@ fn leptos_live(command: &mut Command, addr: SocketAddr, paths: &Paths) {
         .env("PRICE_INTERVAL_MS", "60000")
         .env("ORDER_SIMULATOR_MS", "0")
         // The generator's thousands of clients come from 16 loopback addresses: raise
-        // the per-address cap through config (the total cap follows the open-file
+        // the per-address caps through config (the total cap follows the open-file
         // limit, which is above the largest scenario).
         .env("MAX_STREAMS_PER_ADDRESS", "20000")
+        .env("MAX_CONNECTIONS_PER_ADDRESS", "20000")
         .env("RUST_LOG", "warn");
 }
 

@@ -49,8 +49,8 @@ use tokio::net::TcpListener;
 /// when they have or when that time is up, whichever comes first (a client that stopped
 /// reading would otherwise hold the process forever).
 ///
-/// Connections come from [`accept`]: a client has `HEADER_READ_TIMEOUT_MS` to send its request
-/// headers. `into_make_service_with_connect_info` hands each connection a clone of the one router (a
+/// Connections come from [`accept`]: at most `MAX_CONNECTIONS_PER_ADDRESS` from one address,
+/// each with `HEADER_READ_TIMEOUT_MS` to send its request headers. `into_make_service_with_connect_info` hands each connection a clone of the one router (a
 /// reference count) and the peer's address; serving the `Router` itself would rebuild its
 /// route table for every connection, about 20 KB per open stream (measured with massif; see
 /// BENCHMARKS.md).
@@ -62,8 +62,12 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         state.config.shutdown_grace,
         shutdown.clone(),
     ));
-    let header_read_timeout = state.config.header_read_timeout;
-    let server = accept::serve(listener, app(state), header_read_timeout, shutdown.clone());
+    let rules = accept::Rules {
+        header_read_timeout: state.config.header_read_timeout,
+        per_address: state.config.max_connections_per_address,
+        trusted_proxies: state.config.trusted_proxies.clone(),
+    };
+    let server = accept::serve(listener, app(state), rules, shutdown.clone());
     tokio::select! {
         () = server => Ok(()),
         () = shutdown::drained(shutdown, drain) => {

@@ -290,3 +290,63 @@ async fn slow_clients_are_cut_off() {
         "{half_body}"
     );
 }
+
+/// One address holds at most `MAX_CONNECTIONS_PER_ADDRESS` open connections, streams or not:
+/// the next is answered 429 with `Retry-After` and closed, and a closed one frees its place.
+/// A trusted proxy's connections are not counted (its clients are, by `X-Forwarded-For`).
+#[tokio::test]
+async fn connections_are_capped_per_address() {
+    let mut config = Config::for_tests();
+    config.max_connections_per_address = 3;
+    let app = spawn_app_with(config).await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(TcpStream::connect(app.addr).await.unwrap());
+    }
+    // The accept loop takes them in order: once a request on a fourth is answered, all three
+    // are counted.
+    let mut fourth = TcpStream::connect(app.addr).await.unwrap();
+    let mut sent = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), fourth.read_to_end(&mut sent))
+        .await
+        .expect("the fourth is answered and closed")
+        .unwrap();
+    let refused = String::from_utf8_lossy(&sent);
+    assert!(refused.starts_with("HTTP/1.1 429"), "{refused}");
+    assert!(refused.contains("retry-after: 5"), "{refused}");
+    assert!(
+        refused.contains("3 open connections from this address"),
+        "{refused}"
+    );
+    drop(held.pop());
+    let admitted = async {
+        loop {
+            let answer = common::raw_request(
+                app.addr,
+                b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                b"",
+            )
+            .await;
+            if answer.starts_with("HTTP/1.1 200") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), admitted)
+        .await
+        .expect("a closed connection frees its place");
+
+    let mut config = Config::for_tests();
+    config.max_connections_per_address = 1;
+    config.trusted_proxies = "127.0.0.1".parse().unwrap();
+    let behind_proxy = spawn_app_with(config).await;
+    let _held = TcpStream::connect(behind_proxy.addr).await.unwrap();
+    let through_proxy = common::raw_request(
+        behind_proxy.addr,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"",
+    )
+    .await;
+    assert!(through_proxy.starts_with("HTTP/1.1 200"), "{through_proxy}");
+}

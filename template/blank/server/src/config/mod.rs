@@ -32,6 +32,8 @@ pub struct Config {
     pub limits: Limits,
     /// Largest request body on any route (413 beyond).
     pub max_body_bytes: usize,
+    /// Open connections from one address, trusted proxies aside (then 429 and closed).
+    pub max_connections_per_address: usize,
     /// How long a client may take to send its request headers (then the connection closes).
     pub header_read_timeout: Duration,
     /// How long a client may take to send a request body (then 408).
@@ -161,6 +163,7 @@ impl Config {
                 channels_per_connection: size(settings.max_channels_per_stream),
             },
             max_body_bytes: size(settings.max_body_bytes),
+            max_connections_per_address: size(settings.max_connections_per_address),
             header_read_timeout: ms(settings.header_read_timeout_ms),
             body_read_timeout: ms(settings.body_read_timeout_ms),
             trusted_proxies: settings.trusted_proxies,
@@ -191,6 +194,7 @@ impl Config {
             heartbeat: Duration::from_millis(200),
             limits: Limits::default(),
             max_body_bytes: 16 * 1024,
+            max_connections_per_address: 256,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
             trusted_proxies: TrustedProxies::default(),

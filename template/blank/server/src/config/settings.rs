@@ -41,6 +41,10 @@ pub struct Settings {
     /// Request body size on every route, in bytes (413 beyond).
     #[arg(long, env = "MAX_BODY_BYTES", default_value = "16384", value_parser = at_least_one)]
     pub max_body_bytes: u64,
+    /// Open connections from one client address (streams or not); more are answered 429 and
+    /// closed. A trusted proxy's connections are not counted.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value = "256", value_parser = at_least_one)]
+    pub max_connections_per_address: u64,
     /// How long a client may take to send its request headers; then the connection is closed.
     #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value = "10000", value_parser = at_least_one)]
     pub header_read_timeout_ms: u64,
