@@ -261,6 +261,9 @@ fn leptos_live(command: &mut Command, addr: SocketAddr, paths: &Paths) {
         // limit, which is above the largest scenario).
         .env("MAX_STREAMS_PER_ADDRESS", "20000")
         .env("MAX_CONNECTIONS_PER_ADDRESS", "20000")
+        // The publisher posts thousands of events a second.
+        .env("WRITE_BURST", "1000000")
+        .env("WRITES_PER_SECOND", "1000000")
         .env("RUST_LOG", "warn");
 }
 

@@ -15,6 +15,7 @@
 //! - [`api`]: the REST endpoints; [`auth`]: the demo session and the origin check;
 //!   [`client`]: the client's address (behind trusted proxies) for per-address limits.
 //! - [`error`]: [`error::ApiError`], status + one-line reason for every refusal.
+//! - [`writes`]: each sender's write budget (429 beyond).
 //! - [`host`]: the server side of the UI's server functions.
 //! - [`routes`]: [`app`], the whole router: API routes, Leptos pages, static files.
 //!
@@ -34,6 +35,7 @@ pub mod host;
 pub mod routes;
 pub mod state;
 pub mod streams;
+pub mod writes;
 
 pub use config::Config;
 pub use routes::app;

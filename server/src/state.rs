@@ -12,6 +12,7 @@ use crate::{
     cluster::{Cluster, Shared},
     demo::{self, Demo}, // demo
     feeds,
+    writes::WriteRate,
 };
 use leptos_live::hub::{Backend, BackendError, Hub, memory::Memory, redis::Redis};
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Signs the session cookie.
     pub session_key: Key,
+    /// Each sender's write budget (see `crate::writes`).
+    pub writes: Arc<WriteRate>,
     /// Cancelled when a shutdown signal arrives: from then on `/readyz` says 503 and new
     /// streams are refused (see `crate::shutdown` for the phases).
     pub stopping: CancellationToken,
@@ -69,6 +72,7 @@ impl AppState {
             hub,
             cluster: Arc::new(cluster),
             session_key: config.session_key.clone(),
+            writes: Arc::new(WriteRate::new(config.write_burst, config.writes_per_second)),
             config: Arc::new(config),
             stopping,
             shutdown,

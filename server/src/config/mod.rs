@@ -32,6 +32,9 @@ pub struct Config {
     pub limits: Limits,
     /// Largest request body on any route (413 beyond).
     pub max_body_bytes: usize,
+    /// Writes one sender may make at once, then per second (see `crate::writes`).
+    pub write_burst: u32,
+    pub writes_per_second: u32,
     /// Open connections from one address, trusted proxies aside (then 429 and closed).
     pub max_connections_per_address: usize,
     /// How long a client may take to send its request headers (then the connection closes).
@@ -164,6 +167,8 @@ impl Config {
                 channels_per_connection: size(settings.max_channels_per_stream),
             },
             max_body_bytes: size(settings.max_body_bytes),
+            write_burst: u32::try_from(settings.write_burst).unwrap_or(u32::MAX),
+            writes_per_second: u32::try_from(settings.writes_per_second).unwrap_or(u32::MAX),
             max_connections_per_address: size(settings.max_connections_per_address),
             header_read_timeout: ms(settings.header_read_timeout_ms),
             body_read_timeout: ms(settings.body_read_timeout_ms),
@@ -196,6 +201,8 @@ impl Config {
             heartbeat: Duration::from_millis(200),
             limits: Limits::default(),
             max_body_bytes: 16 * 1024,
+            write_burst: 30,
+            writes_per_second: 3,
             max_connections_per_address: 256,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),

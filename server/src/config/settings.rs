@@ -45,6 +45,13 @@ pub struct Settings {
     /// closed. A trusted proxy's connections are not counted.
     #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value = "256", value_parser = at_least_one)]
     pub max_connections_per_address: u64,
+    /// Writes (requests other than GET, HEAD, OPTIONS) one sender may make at once: a signed-in
+    /// user, or an anonymous client's address.
+    #[arg(long, env = "WRITE_BURST", default_value = "30", value_parser = at_least_one)]
+    pub write_burst: u64,
+    /// Then this many a second (429 with Retry-After beyond).
+    #[arg(long, env = "WRITES_PER_SECOND", default_value = "3", value_parser = at_least_one)]
+    pub writes_per_second: u64,
     /// How long a client may take to send its request headers; then the connection is closed.
     #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value = "10000", value_parser = at_least_one)]
     pub header_read_timeout_ms: u64,

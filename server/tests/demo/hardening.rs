@@ -320,6 +320,8 @@ async fn sigterm_shuts_down_in_phases_despite_a_stuck_reader() {
         ("SHUTDOWN_DRAIN_MS", "1000"),
         ("HEARTBEAT_MS", "100"),
         ("PRICE_INTERVAL_MS", "100"),
+        // 1,200 publishes in a row, from one address.
+        ("WRITE_BURST", "100000"),
     ]);
     let http = reqwest::Client::new();
     let url = |path: &str| format!("{}{path}", server.base);
@@ -365,4 +367,51 @@ async fn sigterm_shuts_down_in_phases_despite_a_stuck_reader() {
     );
     assert!(took < Duration::from_secs(6), "took {took:?}");
     drop(stuck);
+}
+
+/// A signed-in user who loops over a write (here: notifications to another user) gets 429 with
+/// `Retry-After` once their burst is spent, and nothing more is published; other users write
+/// on. Anonymous writes (sign-in) count against the client's address.
+#[tokio::test]
+async fn writes_are_rate_limited_per_sender() {
+    let mut config = Config::for_tests();
+    config.write_burst = 5;
+    config.writes_per_second = 1;
+    let app = spawn_app_with(config).await;
+    let alice = signed_in(&app, "alice").await;
+    let bob = signed_in(&app, "bob").await;
+    let notify = |client: &reqwest::Client| {
+        client
+            .post(app.url("/api/notifications"))
+            .json(&json!({"user": "carol", "title": "hi", "body": ""}))
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(notify(&alice).await.unwrap().status(), StatusCode::CREATED);
+    }
+    let refused = notify(&alice).await.unwrap();
+    assert_eq!(refused.headers()[header::RETRY_AFTER], "1");
+    let (status, reason) = error(refused).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        reason.contains("too many writes: 5 at once and 1 a second"),
+        "{reason}"
+    );
+    assert_eq!(notify(&bob).await.unwrap().status(), StatusCode::CREATED);
+
+    // The two sign-ins above came from this address: three more spend its burst.
+    let anonymous = reqwest::Client::new();
+    let sign_in = || {
+        anonymous
+            .post(app.url("/api/session"))
+            .json(&json!({"user": "carol"}))
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(sign_in().await.unwrap().status(), StatusCode::OK);
+    }
+    assert_eq!(
+        sign_in().await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }

@@ -20,7 +20,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use tower_http::cors::CorsLayer;
 
-use crate::{AppState, api, auth, error::ApiError, feeds, host::AppHost, streams};
+use crate::{AppState, api, auth, error::ApiError, feeds, host::AppHost, streams, writes};
 
 /// Builds the router for `state`.
 pub fn app(state: AppState) -> Router {
@@ -69,8 +69,10 @@ pub fn app(state: AppState) -> Router {
                 .layer(middleware::map_response(vary_by_encoding)),
         )
         // Layers run outside in: the origin check first (a cross-site write is refused before
-        // its body is read), then the one body limit for every route.
+        // its body is read), then the sender's write budget, then the one body limit for
+        // every route.
         .layer(middleware::from_fn_with_state(state.clone(), limit_body))
+        .layer(middleware::from_fn_with_state(state.clone(), writes::limit))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::same_origin,

@@ -11,6 +11,7 @@ use crate::{
     Config,
     cluster::{Cluster, Shared},
     feeds,
+    writes::WriteRate,
 };
 use leptos_live::hub::{Backend, BackendError, Hub, memory::Memory, redis::Redis};
 
@@ -26,6 +27,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Signs the session cookie.
     pub session_key: Key,
+    /// Each sender's write budget (see `crate::writes`).
+    pub writes: Arc<WriteRate>,
     /// Cancelled when a shutdown signal arrives: from then on `/readyz` says 503 and new
     /// streams are refused (see `crate::shutdown` for the phases).
     pub stopping: CancellationToken,
@@ -64,6 +67,7 @@ impl AppState {
             hub,
             cluster: Arc::new(cluster),
             session_key: config.session_key.clone(),
+            writes: Arc::new(WriteRate::new(config.write_burst, config.writes_per_second)),
             config: Arc::new(config),
             stopping,
             shutdown,
