@@ -71,10 +71,18 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    feeds::spawn_all(&state);
+    let lease = feeds::spawn_all(&state);
     if let Err(err) = server::serve(listener, state).await {
         eprintln!("error: {err}");
         return ExitCode::FAILURE;
+    }
+    // Returning would end the runtime and cut off the lease's release: let it finish (it is
+    // one Redis call; a Redis that does not answer cannot hold the exit for long).
+    if tokio::time::timeout(std::time::Duration::from_secs(2), lease)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the cluster lease was not released in time; it runs out by itself");
     }
     tracing::info!("shut down");
     ExitCode::SUCCESS

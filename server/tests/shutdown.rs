@@ -107,3 +107,42 @@ async fn signal_ends_binary(signal: &str) {
         "SIG{signal} → exit took {elapsed:?}"
     );
 }
+
+/// An instance that leads gives its lease up before it exits, so another takes over at once
+/// rather than after the lease runs out.
+#[tokio::test]
+async fn the_leader_gives_its_lease_up_before_exiting() {
+    let redis = common::RedisServer::start().await;
+    let key = "5e".repeat(64);
+    let server = common::Binary::start(&[
+        ("REDIS_URL", redis.url().as_str()),
+        ("REDIS_PREFIX", "exit"),
+        ("SESSION_KEY", key.as_str()),
+    ]);
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let holder = async {
+        loop {
+            let held: Option<String> = redis::cmd("GET")
+                .arg("exit:leader")
+                .query_async(&mut con)
+                .await
+                .unwrap();
+            if held.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), holder)
+        .await
+        .expect("the only instance takes the lease");
+    server.signal("TERM");
+    assert!(server.wait(Duration::from_secs(10)).await.success());
+    let held: Option<String> = redis::cmd("GET")
+        .arg("exit:leader")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(held, None, "the lease outlived its holder");
+}

@@ -45,7 +45,10 @@ pub fn registry(heartbeat: Duration) -> Registry {
 /// Starts every background producer; each one stops when `state.shutdown` fires. Those whose
 /// events every instance shares (stats, clock; the demo's prices and simulated orders) tick
 /// only on the instance that leads (see `crate::cluster`).
-pub fn spawn_all(state: &AppState) {
+///
+/// Returns the lease task: it gives the lease up once `state.shutdown` fires, and the process
+/// should wait for it (as `main` does) so that another instance takes over at once.
+pub fn spawn_all(state: &AppState) -> tokio::task::JoinHandle<()> {
     let led = |every| Ticks::new(every, state.shutdown.clone()).led_by(state.cluster.clone());
     tokio::spawn(stats::run(
         state.hub.clone(),
@@ -53,17 +56,17 @@ pub fn spawn_all(state: &AppState) {
         led(stats::INTERVAL),
     ));
     tokio::spawn(clock(state.hub.clone(), led(Duration::from_secs(1))));
-    tokio::spawn(
-        state
-            .cluster
-            .clone()
-            .run(state.hub.clone(), state.shutdown.clone()),
-    );
     tokio::spawn(hub::sweeper(
         state.hub.clone(),
         state.config.channel_idle,
         state.shutdown.clone(),
     ));
+    tokio::spawn(
+        state
+            .cluster
+            .clone()
+            .run(state.hub.clone(), state.shutdown.clone()),
+    )
 }
 
 /// The example producer of the README's "Add your own stream": the server's time, every
