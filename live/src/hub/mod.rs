@@ -90,7 +90,8 @@ impl Default for Limits {
 }
 
 /// Parses `a,b,c` (names trimmed, empty ones skipped, duplicates dropped) and stops at the
-/// first name past `limit`: the work is bounded by the limit, not by the length of the list.
+/// first name past `limit`, or past `2 × limit` names listed, repeats included: the work is
+/// bounded by the limit, not by the length of the list.
 pub fn channel_list(text: &str, limit: usize) -> Result<Vec<String>, HubError> {
     let names = text.split(',').map(str::trim).filter(|n| !n.is_empty());
     Ok(distinct(names, limit)?
@@ -99,14 +100,18 @@ pub fn channel_list(text: &str, limit: usize) -> Result<Vec<String>, HubError> {
         .collect())
 }
 
-/// `names` without duplicates, in order; refused when empty or when a name past `limit`
-/// appears, which is where the loop stops: its cost is bounded by the limit, not the input.
+/// `names` without duplicates, in order; refused when empty, when a name past `limit`
+/// appears, or when more than `2 × limit` names come (repeats too), which is where the loop
+/// stops: its cost is bounded by the limit, not the input.
 fn distinct<'a>(
     names: impl IntoIterator<Item = &'a str>,
     limit: usize,
 ) -> Result<Vec<&'a str>, HubError> {
     let mut unique: Vec<&str> = Vec::new();
-    for name in names {
+    for (listed, name) in names.into_iter().enumerate() {
+        if listed == limit.saturating_mul(2) {
+            return Err(HubError::TooManyChannels { limit });
+        }
         if unique.contains(&name) {
             continue;
         }

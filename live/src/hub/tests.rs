@@ -101,3 +101,18 @@ fn event_names_are_validated() {
         assert!(is_valid_event_name(good), "{good:?}");
     }
 }
+
+/// A channel list is read only up to a bound set by the limit, duplicates included: a list of
+/// one name repeated ten thousand times is refused like ten thousand names, not walked to its
+/// end. A few repeats within the limit are still dropped.
+#[test]
+fn a_channel_list_is_bounded_by_the_limit_with_duplicates() {
+    let repeated = vec!["a"; 10_000].join(",");
+    assert!(matches!(
+        channel_list(&repeated, 16),
+        Err(HubError::TooManyChannels { limit: 16 })
+    ));
+    assert_eq!(channel_list("a,b,a,b", 16).unwrap(), ["a", "b"]);
+    assert_eq!(channel_list(&vec!["a"; 32].join(","), 16).unwrap(), ["a"]);
+    assert!(channel_list(&vec!["a"; 33].join(","), 16).is_err());
+}

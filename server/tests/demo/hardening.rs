@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use server::Config;
 
 /// 5,000 channel names in one request are refused with 400 at once (the list is parsed only
-/// up to the limit), while `/healthz` keeps answering.
+/// up to the limit), and so is one name repeated 5,000 times, while `/healthz` keeps answering.
 #[tokio::test]
 async fn a_flood_of_channel_names_is_400() {
     let app = spawn_app().await;
@@ -37,6 +37,11 @@ async fn a_flood_of_channel_names_is_400() {
     assert!(reason.contains("at most 16 channels"), "{reason}");
     println!("5,000 channel names refused in {took:?}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
+    // One public name repeated is no way around it: the list is read only so far.
+    let repeated = format!("/api/stream?channels={}", vec!["prices"; 5_000].join(","));
+    let (status, reason) = error(app.get(&repeated).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(reason.contains("at most 16 channels"), "{reason}");
 }
 
 /// One body limit on every route: REST, server functions and the benchmark route answer 413
