@@ -1,6 +1,13 @@
 // The `test` every spec imports: Playwright's, with baseURL pointing at the shared server,
 // failing on page errors and console errors, plus small helpers.
-import { test as base, expect, type APIRequestContext, type Page } from '@playwright/test';
+import {
+  test as base,
+  expect,
+  type APIRequestContext,
+  type Browser,
+  type BrowserContext,
+  type Page,
+} from '@playwright/test';
 
 export const test = base.extend<{ problems: string[]; allowNetworkErrors: boolean }>({
   baseURL: async ({}, use) => {
@@ -8,18 +15,36 @@ export const test = base.extend<{ problems: string[]; allowNetworkErrors: boolea
   },
   // Tests that take the server down expect the browser to log refused connections.
   allowNetworkErrors: [false, { option: true }],
-  // Every page error or console error fails the test that caused it.
+  // Every page error or console error fails the test that caused it: on the fixture page, on
+  // every other page of its context (more tabs), and on every page of any context or page the
+  // test opens from the browser (another user).
   problems: [
-    async ({ page, allowNetworkErrors }, use) => {
+    async ({ page, context, browser, allowNetworkErrors }, use) => {
       const problems: string[] = [];
-      page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-      page.on('console', (msg) => {
-        const network = /Failed to load resource|net::ERR_/.test(msg.text());
-        if (msg.type() === 'error' && !(allowNetworkErrors && network)) {
-          problems.push(`console error: ${msg.text()}`);
-        }
-      });
+      const watch = (watched: Page) => {
+        const which = () => (watched === page ? '' : ` (${watched.url()})`);
+        watched.on('pageerror', (err) => problems.push(`page error${which()}: ${err.message}`));
+        watched.on('console', (msg) => {
+          const network = /Failed to load resource|net::ERR_/.test(msg.text());
+          if (msg.type() === 'error' && !(allowNetworkErrors && network)) {
+            problems.push(`console error${which()}: ${msg.text()}`);
+          }
+        });
+      };
+      const watchAll = (watchedContext: BrowserContext) => {
+        watchedContext.pages().forEach(watch);
+        watchedContext.on('page', watch);
+      };
+      watch(page);
+      context.on('page', watch);
+      const newContext = browser.newContext;
+      browser.newContext = async (...args: Parameters<Browser['newContext']>) => {
+        const created = await newContext.apply(browser, args);
+        watchAll(created);
+        return created;
+      };
       await use(problems);
+      browser.newContext = newContext;
       expect(problems).toEqual([]);
     },
     { auto: true },
