@@ -67,12 +67,13 @@ impl AppState {
             feeds::bench::register(&mut registry, config.heartbeat);
         }
         let hub = Arc::new(Hub::new(registry, backend, config.limits));
+        let writes = WriteRate::new(config.write_burst, config.writes_per_second, store.clone());
         Ok(Self {
             demo: Demo::new(&hub, &config, store, jobs), // demo
             hub,
             cluster: Arc::new(cluster),
             session_key: config.session_key.clone(),
-            writes: Arc::new(WriteRate::new(config.write_burst, config.writes_per_second)),
+            writes: Arc::new(writes),
             config: Arc::new(config),
             stopping,
             shutdown,

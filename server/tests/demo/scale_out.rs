@@ -387,3 +387,45 @@ async fn a_render_that_cannot_finish_is_503_at_the_render_timeout() {
         "and fine again after"
     );
 }
+
+/// A sender's write budget is one across instances: writes spread over two instances run
+/// out together, timed by Redis's clock.
+#[tokio::test]
+async fn the_write_budget_is_shared_by_the_instances() {
+    let redis = RedisServer::start().await;
+    let key = Key::generate();
+    let config = || {
+        let mut config = instance_config(&redis, &key);
+        config.write_burst = 4;
+        config.writes_per_second = 1;
+        config
+    };
+    let (a, b) = (
+        spawn_app_with(config()).await,
+        spawn_app_with(config()).await,
+    );
+    let alice_a = common::signed_in(&a, "alice").await;
+    let alice_b = common::signed_in(&b, "alice").await;
+    let notify = |app: &TestApp, client: &reqwest::Client| {
+        client
+            .post(app.url("/api/notifications"))
+            .json(&serde_json::json!({"user": "bob", "title": "hi", "body": ""}))
+            .send()
+    };
+    for (app, client) in [
+        (&a, &alice_a),
+        (&b, &alice_b),
+        (&a, &alice_a),
+        (&b, &alice_b),
+    ] {
+        assert_eq!(
+            notify(app, client).await.unwrap().status(),
+            StatusCode::CREATED
+        );
+    }
+    for (app, client) in [(&a, &alice_a), (&b, &alice_b)] {
+        let refused = notify(app, client).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.headers()[reqwest::header::RETRY_AFTER], "1");
+    }
+}
