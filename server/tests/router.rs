@@ -206,7 +206,7 @@ async fn every_response_carries_the_security_headers() {
     let alice = common::signed_in(&app, "alice").await;
     for (client, path, page) in [
         (&app.http, "/streams", true),
-        (&alice, "/tasks", true),
+        (&alice, "/streams", true),
         (&app.http, "/no-such-page", true),
         (&app.http, "/api/stats", false),
         (&app.http, "/healthz", false),
@@ -237,7 +237,9 @@ async fn every_response_carries_the_security_headers() {
         assert_eq!(
             cache == "private, no-store",
             page,
-            "{path}: cache-control {cache:?}"
+            "{path}: {} {:?}, cache-control {cache:?}",
+            response.status(),
+            response.headers().get(header::CONTENT_TYPE)
         );
     }
     // A refusal (a cross-site write) carries them too.

@@ -31,6 +31,7 @@
 //! own downloads come from GitHub, so it is installed with `no_downloads` and finds its tools
 //! on PATH.
 
+mod bench;
 mod cluster;
 mod template;
 mod tools;
@@ -52,10 +53,10 @@ fn main() -> ExitCode {
         Some("dev") => dev(),
         Some("test") => test(),
         Some("release") => release(),
-        Some("bench") if args.get(1).is_some_and(|a| a == "dev-loop") => dev_loop(),
-        Some("bench") => bench(&args[1..]),
+        Some("bench") if args.get(1).is_some_and(|a| a == "dev-loop") => bench::dev_loop(),
+        Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz(args.get(1).map(String::as_str)),
-        Some("soak") => soak(args.get(1).map(String::as_str)),
+        Some("soak") => bench::soak(args.get(1).map(String::as_str)),
         Some("setup") => tools::ensure(Need::Everything),
         Some("template") if args.get(1).is_some_and(|a| a == "--write") => template::write_twins(),
         Some("template") => tools::ensure(Need::Build).and_then(|()| template::check()),
@@ -159,129 +160,6 @@ fn cluster() -> Result {
         &mut release_build(),
     )?;
     cluster::run()
-}
-
-/// The benchmarks (see bench/ and BENCHMARKS.md): builds everything, measures an incremental
-/// rebuild, then runs the load generator, which writes BENCHMARKS.md.
-fn bench(args: &[String]) -> Result {
-    let started = Instant::now();
-    tools::ensure(Need::Release)?;
-    tools::bench_peers();
-    run(
-        "release build (cargo leptos build --release --precompress)",
-        &mut release_build(),
-    )?;
-
-    // An incremental rebuild after editing one component: a comment line at the top of the
-    // file moves every span in it, so rustc recompiles it like any edit.
-    let component = root().join("app/src/demo/price_tile.rs");
-    let original = std::fs::read_to_string(&component).map_err(|e| e.to_string())?;
-    step("incremental release rebuild after editing app/src/demo/price_tile.rs");
-    std::fs::write(&component, format!("// edited by ./x bench\n{original}"))
-        .map_err(|e| e.to_string())?;
-    let timer = Instant::now();
-    let edited = release_build().status();
-    let rebuild = timer.elapsed().as_secs_f64();
-    // Put the file back whatever happened, and rebuild what is shipped from it.
-    std::fs::write(&component, &original).map_err(|e| e.to_string())?;
-    match edited {
-        Ok(status) if status.success() => println!("    rebuilt in {rebuild:.1} s"),
-        other => return Err(format!("the rebuild after the edit failed: {other:?}")),
-    }
-    run("release build (the file restored)", &mut release_build())?;
-
-    let go_peer = root().join("target/bench/go-sse-peer");
-    if tools::have("go") {
-        run(
-            "Go peer (go build bench/peers/go)",
-            Command::new("go")
-                .args(["build", "-o"])
-                .arg(&go_peer)
-                .arg(".")
-                .current_dir(root().join("bench/peers/go"))
-                .env("GOCACHE", root().join("target/bench/go-cache"))
-                .env("GOFLAGS", "-mod=mod"),
-        )?;
-    }
-    run(
-        "load generator (cargo build --release -p bench)",
-        cargo().args(["build", "--release", "--package", "bench"]),
-    )?;
-    let mut command = Command::new(root().join("target/release/bench"));
-    command
-        .current_dir(root())
-        .arg("--rebuild-secs")
-        .arg(format!("{rebuild:.1}"))
-        .arg("--command")
-        .arg(if args.is_empty() {
-            "./x bench".to_string()
-        } else {
-            format!("./x bench {}", args.join(" "))
-        });
-    if go_peer.exists() {
-        command.arg("--go-bin").arg(&go_peer);
-    }
-    // A full run writes the report; a partial one (any options) only prints it.
-    let passthrough: Vec<&String> = args.iter().filter(|a| *a != "--").collect();
-    if passthrough.is_empty() {
-        command.arg("--out").arg(root().join("BENCHMARKS.md"));
-    }
-    command.args(passthrough);
-    run(
-        "benchmarks (about 15 minutes; bench/src/main.rs)",
-        &mut command,
-    )?;
-    println!("\nbench done in {:.0} s", started.elapsed().as_secs_f64());
-    Ok(())
-}
-
-/// Edit to browser: end2end/bench/dev-loop.spec.ts edits files under a running watcher and
-/// times each change to the open page. It restores every file it edits, also on Ctrl-C.
-fn dev_loop() -> Result {
-    // No warm-up `cargo leptos build`: the watcher sets LEPTOS_WATCH, which `leptos` reads at
-    // compile time, so its first build would redo every crate above `leptos` anyway. The
-    // benchmark waits for that build (its log: target/bench/dev-loop-watch.log), then times edits.
-    tools::ensure(Need::Everything)?;
-    run(
-        "edit to browser, 5 kinds of edit x 3 (end2end/bench/dev-loop.spec.ts, a few minutes)",
-        tools::npx()
-            .args(["playwright", "test", "--config", "bench.config.ts"])
-            .current_dir(root().join("end2end"))
-            .env("CHROMIUM_PATH", tools::chromium_path()?)
-            .env("DEV_LOOP_MACHINE", machine()),
-    )
-}
-
-/// "2 cores, cargo-leptos 0.3.11": what the dev-loop figures depend on most.
-fn machine() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let leptos = tools::output(cargo().args(["leptos", "--version"])).unwrap_or_default();
-    format!("{cores} cores, {}", leptos.trim())
-}
-
-/// The soak test (bench/src/soak.rs) for `minutes` (default 30), against the release server.
-fn soak(minutes: Option<&str>) -> Result {
-    let minutes = minutes.unwrap_or("30");
-    if !minutes.parse::<f64>().is_ok_and(|m| m > 0.0 && m <= 120.0) {
-        return Err(format!(
-            "./x soak [MINUTES]: {minutes:?} is not 1 to 120 minutes"
-        ));
-    }
-    tools::ensure(Need::Release)?;
-    run(
-        "release build (cargo leptos build --release --precompress)",
-        &mut release_build(),
-    )?;
-    run(
-        "load generator (cargo build --release -p bench)",
-        cargo().args(["build", "--release", "--package", "bench"]),
-    )?;
-    run(
-        &format!("soak, {minutes} minutes (bench/src/soak.rs)"),
-        Command::new(root().join("target/release/bench"))
-            .current_dir(root())
-            .args(["--soak", minutes]),
-    )
 }
 
 /// `server/tests/fuzz.rs` with `cases` per property (default a million), optimised.

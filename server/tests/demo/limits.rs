@@ -3,9 +3,14 @@
 
 use crate::support as common;
 
-use common::{error, json, next_event, open, place_order, signed_in, spawn_app};
+use axum_extra::extract::cookie::Key;
+use common::{
+    RedisServer, TestApp, error, instance_config, json, next_event, open, place_order, signed_in,
+    spawn_app, spawn_app_with,
+};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
+use server::Config;
 
 /// Oversized bodies are 413, wrong JSON 400/415/422, bad values 422, unknown orders 404,
 /// forbidden transitions 409; none of them changes the order book.
@@ -224,4 +229,93 @@ async fn bad_channel_lists_are_400() {
     // Repeating a channel is not "more channels".
     let response = app.get("/api/stream?channels=prices,prices").await;
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// A signed-in user who loops over a write (here: notifications to another user) gets 429 with
+/// `Retry-After` once their burst is spent, and nothing more is published; other users write
+/// on. Anonymous writes (sign-in) count against the client's address.
+#[tokio::test]
+async fn writes_are_rate_limited_per_sender() {
+    let mut config = Config::for_tests();
+    config.write_burst = 5;
+    config.writes_per_second = 1;
+    let app = spawn_app_with(config).await;
+    let alice = signed_in(&app, "alice").await;
+    let bob = signed_in(&app, "bob").await;
+    let notify = |client: &reqwest::Client| {
+        client
+            .post(app.url("/api/notifications"))
+            .json(&json!({"user": "carol", "title": "hi", "body": ""}))
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(notify(&alice).await.unwrap().status(), StatusCode::CREATED);
+    }
+    let refused = notify(&alice).await.unwrap();
+    assert_eq!(refused.headers()[header::RETRY_AFTER], "1");
+    let (status, reason) = error(refused).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        reason.contains("too many writes: 5 at once and 1 a second"),
+        "{reason}"
+    );
+    assert_eq!(notify(&bob).await.unwrap().status(), StatusCode::CREATED);
+
+    // The two sign-ins above came from this address: three more spend its burst.
+    let anonymous = reqwest::Client::new();
+    let sign_in = || {
+        anonymous
+            .post(app.url("/api/session"))
+            .json(&json!({"user": "carol"}))
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(sign_in().await.unwrap().status(), StatusCode::OK);
+    }
+    assert_eq!(
+        sign_in().await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+/// A sender's write budget is one across instances: writes spread over two instances run
+/// out together, timed by Redis's clock.
+#[tokio::test]
+async fn the_write_budget_is_shared_by_the_instances() {
+    let redis = RedisServer::start().await;
+    let key = Key::generate();
+    let config = || {
+        let mut config = instance_config(&redis, &key);
+        config.write_burst = 4;
+        config.writes_per_second = 1;
+        config
+    };
+    let (a, b) = (
+        spawn_app_with(config()).await,
+        spawn_app_with(config()).await,
+    );
+    let alice_a = common::signed_in(&a, "alice").await;
+    let alice_b = common::signed_in(&b, "alice").await;
+    let notify = |app: &TestApp, client: &reqwest::Client| {
+        client
+            .post(app.url("/api/notifications"))
+            .json(&serde_json::json!({"user": "bob", "title": "hi", "body": ""}))
+            .send()
+    };
+    for (app, client) in [
+        (&a, &alice_a),
+        (&b, &alice_b),
+        (&a, &alice_a),
+        (&b, &alice_b),
+    ] {
+        assert_eq!(
+            notify(app, client).await.unwrap().status(),
+            StatusCode::CREATED
+        );
+    }
+    for (app, client) in [(&a, &alice_a), (&b, &alice_b)] {
+        let refused = notify(app, client).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.headers()[reqwest::header::RETRY_AFTER], "1");
+    }
 }
