@@ -67,9 +67,7 @@ pub async fn serve(
         let held = match counted.then(|| open.admit(peer.ip(), rules.per_address)) {
             Some(None) => {
                 tokio::spawn(async move {
-                    let _ = stream
-                        .write_all(&too_many(rules_text(rules.per_address)))
-                        .await;
+                    let _ = stream.write_all(&too_many(rules.per_address)).await;
                     let _ = stream.shutdown().await;
                 });
                 continue;
@@ -95,14 +93,11 @@ pub async fn serve(
     graceful.shutdown().await;
 }
 
-fn rules_text(per_address: usize) -> String {
-    format!("{per_address} open connections from this address; close one first")
-}
-
 /// The whole answer to a connection over the cap, written before any request is read (so it is
 /// HTTP/1.1 whatever the client meant to speak): 429, `Retry-After`, the reason as the API's
 /// JSON error.
-fn too_many(reason: String) -> Vec<u8> {
+fn too_many(per_address: usize) -> Vec<u8> {
+    let reason = format!("{per_address} open connections from this address; close one first");
     let body = serde_json::json!({ "error": reason }).to_string();
     format!(
         "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\n\
