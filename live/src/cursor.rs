@@ -39,18 +39,6 @@ impl Cursor {
         self.positions.get(channel).copied()
     }
 
-    /// Takes `other`'s position for every channel this cursor lacks; a cursor from another
-    /// epoch is replaced by `other` (its positions say nothing about this history).
-    pub fn adopt_missing(&mut self, other: &Cursor) {
-        if self.epoch != other.epoch {
-            *self = other.clone();
-            return;
-        }
-        for (channel, &id) in &other.positions {
-            self.positions.entry(channel.clone()).or_insert(id);
-        }
-    }
-
     /// Moves to `other`'s positions (a newer frame's cursor): its channels take its ids, and a
     /// change of epoch drops every position of the old one.
     pub fn advance_to(&mut self, other: &Cursor) {
@@ -152,17 +140,6 @@ mod tests {
 
     fn cursor(text: &str) -> Cursor {
         Cursor::parse(text).unwrap().unwrap()
-    }
-
-    /// A snapshot's positions fill the channels a cursor lacks and never move the others; a
-    /// cursor from another epoch gives way entirely.
-    #[test]
-    fn adopts_missing_positions() {
-        let mut held = cursor("e:prices=9");
-        held.adopt_missing(&cursor("e:orders=3,prices=4"));
-        assert_eq!(held, cursor("e:orders=3,prices=9"));
-        held.adopt_missing(&cursor("f:orders=1"));
-        assert_eq!(held, cursor("f:orders=1"));
     }
 
     /// A frame's cursor moves its channels, keeps the others, and a new epoch starts over.

@@ -1,13 +1,17 @@
 //! Deploy reload for dashboards left open on a wall screen: when a stream announces a build
-//! other than the page's, say so and reload.
+//! newer than the page's, say so and reload, each tab after its own random wait so that a
+//! deploy does not send every open tab to the server at once.
 
 use leptos::prelude::*;
 
 use leptos_live::use_live_connection;
 
-/// How long the banner shows before the page reloads.
+/// How long the banner shows before the page reloads: at least this…
 #[cfg(feature = "hydrate")]
-const RELOAD_AFTER_MS: u64 = 1_500;
+const RELOAD_AFTER_MS: f64 = 1_500.0;
+/// …plus up to this, at random.
+#[cfg(feature = "hydrate")]
+const JITTER_MS: f64 = 8_500.0;
 
 #[island]
 pub fn VersionBanner() -> impl IntoView {
@@ -20,7 +24,9 @@ pub fn VersionBanner() -> impl IntoView {
                 || {
                     let _ = window().location().reload();
                 },
-                std::time::Duration::from_millis(RELOAD_AFTER_MS),
+                std::time::Duration::from_millis(
+                    (RELOAD_AFTER_MS + web_sys::js_sys::Math::random() * JITTER_MS) as u64,
+                ),
             );
         }
     });

@@ -249,7 +249,9 @@ fn group_ticks(ticks: Vec<PriceTick>) -> Ticks {
     grouped
 }
 
-/// Appends `tick` unless its symbol already has it or a newer one (a replayed duplicate).
+/// Appends `tick` unless its symbol holds it already (a replayed duplicate). Ticks arrive in
+/// the channel's order; their `at_ms` is the publishing instance's clock, which may be behind
+/// the last leader's, so it orders nothing.
 fn push_tick(grouped: &mut Ticks, tick: PriceTick) {
     let at = match grouped.binary_search_by(|(symbol, _)| symbol.as_str().cmp(&tick.symbol)) {
         Ok(at) => at,
@@ -259,7 +261,7 @@ fn push_tick(grouped: &mut Ticks, tick: PriceTick) {
         }
     };
     let ticks = &mut grouped[at].1;
-    if ticks.last().is_some_and(|last| last.at_ms >= tick.at_ms) {
+    if ticks.contains(&tick) {
         return;
     }
     ticks.push(tick);
@@ -288,6 +290,14 @@ mod tests {
             change: 0.0,
             at_ms,
         }
+    }
+
+    /// A feed that moved to an instance whose clock is behind: its ticks still show.
+    #[test]
+    fn ticks_from_a_clock_behind_are_shown() {
+        let mut grouped = group_ticks(vec![tick("A", 5_000)]);
+        push_tick(&mut grouped, tick("A", 1_000));
+        assert_eq!(ticks_of(&grouped, "A").last().unwrap().at_ms, 1_000);
     }
 
     /// A tick seen twice (snapshot and replay) is kept once; the window is bounded.

@@ -69,8 +69,30 @@ test('a redeploy with a new build shows a banner and reloads into the new versio
   await page.goto(server.url);
   await expect(page.getByTestId('status')).toHaveText('live');
   await expect(page.locator('.dashboard')).toHaveAttribute('data-build', 'v1');
+  await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
   await restart({ BUILD_ID: 'v2' });
   await expect(page.getByTestId('new-version')).toContainText('v2', { timeout: 20_000 });
-  await expect(page.locator('.dashboard')).toHaveAttribute('data-build', 'v2', { timeout: 20_000 });
+  // Each tab reloads after its own random wait, 1.5 to 10 s.
+  await expect(page.getByTestId('new-version')).toHaveCount(0, { timeout: 20_000 });
+  await expect(page.locator('.dashboard')).toHaveAttribute('data-build', 'v2');
+  expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBeUndefined();
+});
+
+// A rolling deploy behind a balancer: the tab meets an instance of the build before its own.
+// It stays where it is (reloading for any difference sent tabs back and forth).
+test('an instance of an older build makes no page reload', async ({ page }) => {
+  await restart({ BUILD_ID: 'v2' });
+  await page.goto(server.url);
+  await expect(page.locator('.dashboard')).toHaveAttribute('data-build', 'v2');
+  await expect(page.getByTestId('status')).toHaveText('live');
+  await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+  await restart({ BUILD_ID: 'v1' });
+  await expect(page.getByTestId('status')).toHaveText('live', { timeout: 20_000 });
+  // A tick after the reconnect: the new stream's `hello` (its first frame) was read.
+  const acme = page.locator('[data-testid="price-tile"][data-symbol="ACME"] [data-testid="price"]');
+  const before = await acme.textContent();
+  await expect(acme).not.toHaveText(before!, { timeout: 10_000 });
   await expect(page.getByTestId('new-version')).toHaveCount(0);
+  await page.waitForTimeout(2_000); // the shortest wait before a reload
+  expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
 });

@@ -181,3 +181,38 @@ test.describe('refusals', () => {
     });
   });
 });
+
+// A refetched snapshot replaces the state that events were folded into while it was on its
+// way: an event newer than the snapshot's own read must still show. (Failed before
+// `Want::rebase`: the tab kept its newer position, so the order was never replayed.)
+test('an order that arrives while the dashboard refetches its snapshot stays shown', async ({ page }) => {
+  await signIn(page, 'alice');
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let fetched!: () => void;
+  const read = new Promise<void>((resolve) => (fetched = resolve));
+  await page.route('**/api/live_snapshot*', async (route) => {
+    // The server reads the snapshot now; the page gets it only once the order is shown.
+    const response = await route.fetch();
+    fetched();
+    await held;
+    await route.fulfill({ response });
+  });
+  // What another tab's sign-in tells this one (`Note::Session`): refetch the snapshot.
+  await page.evaluate(() => new BroadcastChannel('leptos-live').postMessage('"session"'));
+  await read;
+  const response = await page.request.post('/api/orders', {
+    data: { symbol: 'INITECH', side: 'sell', quantity: 3, price: 12.34 },
+  });
+  expect(response.status()).toBe(201);
+  const id = (await response.json()).id;
+  const row = page.locator(`[data-testid="order-row"][data-order="${id}"]`);
+  await expect(row, 'the old state shows it').toHaveCount(1);
+  // The fresh state (read before the order) replaces the old; the order must come back. It
+  // is applied as soon as its answer is read: a second is plenty to see it gone for good.
+  const answered = page.waitForResponse('**/api/live_snapshot*');
+  release();
+  await answered;
+  await page.waitForTimeout(1_000);
+  await expect(row).toHaveCount(1);
+});

@@ -33,6 +33,10 @@ pub enum Note {
         tab: u64,
         channels: Vec<String>,
         cursor: String,
+        /// Channels it moved back in since its last note (see [`Want::rebase`]): the stream
+        /// must replay them for it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        back: Vec<String>,
     },
     /// A tab is going away.
     Bye { tab: u64 },
@@ -74,6 +78,39 @@ impl Want {
         self.added.retain(|c| channels.contains(c));
         self.channels = channels;
         self.cursor = cursor;
+    }
+
+    /// The tab's state was replaced by one rendered from `from` (a refreshed snapshot's
+    /// cursor, a listing's): that state holds everything up to `from` and perhaps nothing
+    /// after it, so in each of `from`'s channels the tab now stands no later than `from`.
+    /// Returns the channels it moved back in; they count as [`added`](Self::added), so the
+    /// stream replays them. A cursor of another epoch is taken whole.
+    pub fn rebase(&mut self, from: &Cursor) -> Vec<String> {
+        let Some(own) = self.cursor.as_mut().filter(|c| c.epoch == from.epoch) else {
+            self.cursor = Some(from.clone());
+            return Vec::new();
+        };
+        let mut back = Vec::new();
+        for (channel, &id) in &from.positions {
+            let at = own.positions.entry(channel.clone()).or_insert(id);
+            if *at > id {
+                *at = id;
+                if self.channels.contains(channel) {
+                    back.push(channel.clone());
+                }
+            }
+        }
+        self.mark_added(&back);
+        back
+    }
+
+    /// Marks `channels` for replay at the next plan.
+    pub fn mark_added(&mut self, channels: &[String]) {
+        for channel in channels {
+            if self.channels.contains(channel) && !self.added.contains(channel) {
+                self.added.push(channel.clone());
+            }
+        }
     }
 }
 
@@ -189,6 +226,32 @@ pub fn fresh(mine: &mut Option<Cursor>, channel: &str, frame: &Cursor) -> bool {
     }
 }
 
+/// Whether build `a` is newer than build `b`, compared as versions: runs of digits as
+/// numbers, so `v10` is newer than `v9`, `0.3.10` than `0.3.9`, `2026-12-04` than `2026-11-30`.
+/// Only a newer build reloads a page: during a rolling deploy a tab may meet the old build
+/// again, and reloading for any difference would send it back and forth.
+pub fn newer(a: &str, b: &str) -> bool {
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    let digits = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
+    loop {
+        match (a.first(), b.first()) {
+            (None, _) => return false,
+            (Some(_), None) => return true,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let (n, m) = (digits(a), digits(b));
+                let trim = |s: &[u8]| s.iter().position(|&c| c != b'0').map_or(0, |i| s.len() - i);
+                let (p, q) = (&a[n - trim(&a[..n])..n], &b[m - trim(&b[..m])..m]);
+                match p.len().cmp(&q.len()).then(p.cmp(q)) {
+                    std::cmp::Ordering::Equal => (a, b) = (&a[n..], &b[m..]),
+                    order => return order.is_gt(),
+                }
+            }
+            (Some(x), Some(y)) if x != y => return x > y,
+            _ => (a, b) = (&a[1..], &b[1..]),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +326,57 @@ mod tests {
         assert!(w.added.is_empty());
     }
 
+    /// A tab whose state was refetched moves back to the snapshot's positions where it had
+    /// gone past them (those events updated the state the snapshot replaced), and the stream
+    /// replays them for it; where the snapshot is newer, the tab keeps its place (the events
+    /// in between arrive again and fold to nothing).
+    #[test]
+    fn a_refreshed_tab_moves_back_and_is_replayed() {
+        let mut tab = want(&["orders", "prices"], Some("e:orders=9,prices=40"), &[]);
+        let back = tab.rebase(&cursor("e:orders=6,prices=45,jobs=2"));
+        assert_eq!(back, vec!["orders"]);
+        assert_eq!(tab.cursor, Some(cursor("e:jobs=2,orders=6,prices=40")));
+        assert_eq!(tab.added, vec!["orders"]);
+        let plan = plan(Some(&cursor("e:orders=9,prices=41")), [&tab]);
+        assert!(plan.rewind, "the stream reopens to replay orders 7..9");
+        assert_eq!(plan.cursor, Some(cursor("e:orders=6,prices=41")));
+
+        // A follower's note carries the channels it moved back in to the leader.
+        let mut peer = want(&["orders"], Some("e:orders=3"), &[]);
+        peer.update(vec!["orders".into()], Some(cursor("e:orders=6")));
+        peer.mark_added(&["orders".to_string(), "gone".to_string()]);
+        assert_eq!(peer.added, vec!["orders"]);
+        assert!(plan_for(&peer).rewind);
+
+        // Another epoch: the snapshot's cursor is taken whole, nothing to replay.
+        let mut tab = want(&["orders"], Some("e:orders=9"), &[]);
+        assert!(tab.rebase(&cursor("f:orders=1")).is_empty());
+        assert_eq!(tab.cursor, Some(cursor("f:orders=1")));
+    }
+
+    fn plan_for(want: &Want) -> Plan {
+        plan(Some(&cursor("e:orders=9")), [want])
+    }
+
+    /// Builds compare as versions; equal ones are not newer.
+    #[test]
+    fn newer_builds_compare_as_versions() {
+        for (a, b) in [
+            ("v2", "v1"),
+            ("v10", "v9"),
+            ("0.3.10", "0.3.9"),
+            ("2026-12-04", "2026-11-30"),
+            ("1.0.0-rc2", "1.0.0-rc1"),
+            ("1.0.1", "1.0"),
+            ("b", "a"),
+        ] {
+            assert!(newer(a, b), "{a} > {b}");
+            assert!(!newer(b, a), "{b} < {a}");
+        }
+        assert!(!newer("v1", "v1"));
+        assert!(!newer("007", "7"), "leading zeros change nothing");
+    }
+
     /// Every note survives the trip through the bus as text.
     #[test]
     fn notes_round_trip_as_json() {
@@ -271,6 +385,13 @@ mod tests {
                 tab: 7,
                 channels: vec!["prices".into()],
                 cursor: "e:prices=3".into(),
+                back: vec![],
+            },
+            Note::Want {
+                tab: 8,
+                channels: vec!["orders".into()],
+                cursor: "e:orders=3".into(),
+                back: vec!["orders".into()],
             },
             Note::Bye { tab: 7 },
             Note::Frame {
@@ -289,6 +410,12 @@ mod tests {
             let text = serde_json::to_string(&note).unwrap();
             assert_eq!(serde_json::from_str::<Note>(&text).unwrap(), note, "{text}");
         }
+        // A tab of an older build, during a deploy, sends no `back`.
+        let old = r#"{"want":{"tab":1,"channels":["a"],"cursor":""}}"#;
+        assert!(matches!(
+            serde_json::from_str::<Note>(old).unwrap(),
+            Note::Want { back, .. } if back.is_empty()
+        ));
     }
 
     /// A `resync` after lag or a lost Redis message carries the last delivered position, which

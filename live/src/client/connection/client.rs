@@ -85,6 +85,8 @@ pub(super) struct Client {
     page_build: String,
     /// This tab's channels and positions (`added` since the last plan).
     own: Want,
+    /// Channels this tab moved back in since it last told the others (see `Want::rebase`).
+    back: Vec<String>,
     /// Position of the last message read or relayed, in every channel the stream had.
     seen: Option<Cursor>,
     /// Other tabs' wishes (kept by every tab, so a new leader knows them). A few tabs: a
@@ -187,35 +189,43 @@ fn heartbeat(connection: LiveConnection) {
 }
 
 pub(super) fn seed(connection: LiveConnection, info: &StreamInfo) {
-    let cursor = Cursor::parse(&info.cursor).ok().flatten();
     connection.client.update_value(|c| {
         c.url = info.url.clone();
         c.page_build = info.build.clone();
-        if let Some(cursor) = cursor {
-            match c.own.cursor.as_mut() {
-                Some(own) => own.adopt_missing(&cursor),
-                None => c.own.cursor = Some(cursor),
-            }
-        }
     });
+    if let Some(cursor) = Cursor::parse(&info.cursor).ok().flatten() {
+        rebase(connection, &cursor);
+    }
 }
 
 pub(super) fn start_at(connection: LiveConnection, channel: &str, cursor: &str) {
-    let Some(from) = Cursor::parse(cursor).ok().flatten() else {
+    let Some(mut from) = Cursor::parse(cursor).ok().flatten() else {
         return;
     };
-    let Some(id) = from.position(channel) else {
-        return;
-    };
-    connection.client.update_value(|c| {
-        let own = c
-            .own
+    from.retain(&[channel.to_string()]);
+    let foreign = connection.client.with_value(|c| {
+        c.own
             .cursor
-            .get_or_insert_with(|| Cursor::new(from.epoch.clone()));
-        if own.epoch == from.epoch {
-            own.positions.entry(channel.to_string()).or_insert(id);
-        }
+            .as_ref()
+            .is_some_and(|own| own.epoch != from.epoch)
     });
+    if !from.positions.is_empty() && !foreign {
+        rebase(connection, &from);
+    }
+}
+
+/// State rendered from `from` replaced what this tab showed: it moves back where it had gone
+/// past `from`, and has the stream replay those channels (its own, or the leader's).
+fn rebase(connection: LiveConnection, from: &Cursor) {
+    let back = connection.client.try_update_value(|c| {
+        let back = c.own.rebase(from);
+        c.back.extend(back.iter().cloned());
+        !back.is_empty()
+    });
+    if back == Some(true) {
+        announce(connection);
+        queue_plan(connection);
+    }
 }
 
 pub(super) fn session_changed(connection: LiveConnection) {

@@ -88,10 +88,12 @@ pub fn use_live_connection() -> LiveConnection {
 }
 
 impl LiveConnection {
-    /// Where to connect and from which positions: the page's snapshot says. Channels this tab
-    /// has no position in yet start from the snapshot's (so nothing published between the
-    /// render and the subscription is missed); positions it already holds stay. Call before
-    /// the components that use channels mount.
+    /// Where to connect and from which positions: the page's snapshot says. Call it with every
+    /// snapshot the components start from, the first and each refetched one, before they
+    /// mount. The tab then stands no later than the snapshot in its channels: nothing
+    /// published between the snapshot's read and the subscription is missed, and where the
+    /// tab had gone past it (events folded into the state the snapshot replaces) the stream
+    /// replays those events. Folding must be idempotent: some of them are in the snapshot.
     pub fn seed(&self, info: &StreamInfo) {
         #[cfg(feature = "hydrate")]
         client::seed(*self, info);
@@ -115,7 +117,8 @@ impl LiveConnection {
         self.status.get()
     }
 
-    /// The build a stream announced, when it differs from the page's (tracked).
+    /// The build a stream announced, when it is newer than the page's (tracked; see
+    /// `share::newer`).
     pub fn new_build(&self) -> Option<String> {
         self.new_build.get()
     }

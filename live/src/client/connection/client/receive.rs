@@ -25,7 +25,7 @@ pub(super) fn receive(connection: LiveConnection, message: Message) {
     if event == Hello::NAME {
         if let Ok(hello) = serde_json::from_str::<Hello>(&data) {
             let page = connection.client.with_value(|c| c.page_build.clone());
-            if !page.is_empty() && hello.build != page {
+            if !page.is_empty() && share::newer(&hello.build, &page) {
                 connection.new_build.set(Some(hello.build));
             }
         }

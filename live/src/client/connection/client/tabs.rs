@@ -26,7 +26,7 @@ pub(super) fn post(connection: LiveConnection, note: &Note) {
 
 /// Tells the other tabs what this one wants.
 pub(super) fn announce(connection: LiveConnection) {
-    let note = connection.client.with_value(|c| Note::Want {
+    let note = connection.client.try_update_value(|c| Note::Want {
         tab: c.tab,
         channels: c.own.channels.clone(),
         cursor: c
@@ -35,8 +35,11 @@ pub(super) fn announce(connection: LiveConnection) {
             .as_ref()
             .map(Cursor::to_string)
             .unwrap_or_default(),
+        back: std::mem::take(&mut c.back),
     });
-    post(connection, &note);
+    if let Some(note) = note {
+        post(connection, &note);
+    }
 }
 
 pub(super) fn on_note(connection: LiveConnection, note: Note) {
@@ -45,6 +48,7 @@ pub(super) fn on_note(connection: LiveConnection, note: Note) {
             tab,
             channels,
             cursor,
+            back,
         } => {
             let cursor = Cursor::parse(&cursor).ok().flatten();
             let now = js_sys::Date::now();
@@ -60,6 +64,7 @@ pub(super) fn on_note(connection: LiveConnection, note: Note) {
                 });
                 let peer = &mut c.peers[index];
                 peer.want.update(channels, cursor);
+                peer.want.mark_added(&back);
                 peer.seen_ms = now;
             });
             queue_plan(connection);
