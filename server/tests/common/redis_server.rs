@@ -14,15 +14,37 @@ use tokio::net::TcpStream;
 pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
+    /// Where [`RedisServer::with_dumps`] keeps its dump (removed when dropped).
+    dir: Option<std::path::PathBuf>,
 }
 
 impl RedisServer {
     pub async fn start() -> Self {
+        Self::launched(None).await
+    }
+
+    /// One that writes a dump on `SAVE` (only then) and loads it when it starts again after
+    /// [`RedisServer::stop`]: a restore from a backup, or a failover to a replica that lags.
+    pub async fn with_dumps() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "leptos-live-redis-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
+        std::fs::create_dir_all(&dir).expect("dump dir");
+        Self::launched(Some(dir)).await
+    }
+
+    async fn launched(dir: Option<std::path::PathBuf>) -> Self {
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
             listener.local_addr().expect("addr").port()
         };
-        let mut server = Self { child: None, port };
+        let mut server = Self {
+            child: None,
+            port,
+            dir,
+        };
         server.launch().await;
         server
     }
@@ -32,9 +54,14 @@ impl RedisServer {
     }
 
     async fn launch(&mut self) {
-        let child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        command
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
+            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"]);
+        if let Some(dir) = &self.dir {
+            command.arg("--dir").arg(dir);
+        }
+        let child = command
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server (Debian's redis-server package; `./x setup` installs it)");
@@ -49,7 +76,7 @@ impl RedisServer {
         }
     }
 
-    /// Kills the server (its data is gone).
+    /// Kills the server (SIGKILL: nothing is saved; without dumps its data is gone).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -76,7 +103,7 @@ impl RedisServer {
         assert!(sent.success(), "kill {signal} {pid}");
     }
 
-    /// Starts it again on the same port, empty.
+    /// Starts it again on the same port: empty, or from the last `SAVE` with dumps.
     pub async fn restart(&mut self) {
         self.stop();
         self.launch().await;
@@ -100,7 +127,15 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(Instant::now())
 }
 
 /// A test config for one of several instances sharing `redis` (and so one session key).

@@ -1,6 +1,8 @@
 //! The pub/sub link of one instance: one `PSUBSCRIBE` connection feeding the local channels;
 //! relinked with backoff when it drops, after which every local channel catches up from the
-//! stream (or resyncs). Ids are consecutive, so a jump shows a lost message.
+//! stream (or resyncs). Ids are consecutive, so a jump shows a lost message. A link can also
+//! die without closing (a peer or a middlebox gone, the socket half-open): it is pinged every
+//! [`PROBE`], and one that does not answer within [`TIMEOUT`] counts as dropped.
 
 use std::{
     sync::{Arc, PoisonError, atomic::Ordering},
@@ -11,7 +13,7 @@ use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    MAX_BACKOFF, Read, Redis, TIMEOUT,
+    MAX_BACKOFF, PROBE, Read, Redis, TIMEOUT,
     decode::{Message, except_list},
     failed,
     local::Local,
@@ -35,19 +37,28 @@ impl Redis {
                     self.linked.store(true, Ordering::Relaxed);
                     logged = false;
                     backoff = Duration::from_millis(50);
-                    let mut messages = pubsub.into_on_message();
+                    let (mut sink, mut messages) = pubsub.split();
                     self.ping().await;
                     self.recover().await;
-                    loop {
-                        let message = tokio::select! {
+                    let mut probe =
+                        tokio::time::interval_at(tokio::time::Instant::now() + PROBE, PROBE);
+                    let lost = loop {
+                        tokio::select! {
                             () = shutdown.cancelled() => return,
-                            message = messages.next() => message,
-                        };
-                        let Some(message) = message else { break };
-                        self.on_message(&message).await;
-                    }
+                            message = messages.next() => match message {
+                                Some(message) => self.on_message(&message).await,
+                                None => break "closed",
+                            },
+                            _ = probe.tick() => {
+                                let pong = tokio::time::timeout(TIMEOUT, sink.ping::<String>()).await;
+                                if !matches!(pong, Ok(Ok(_))) {
+                                    break "unanswered ping";
+                                }
+                            }
+                        }
+                    };
                     self.linked.store(false, Ordering::Relaxed);
-                    tracing::warn!("Redis pub/sub link lost; relinking");
+                    tracing::warn!(cause = lost, "Redis pub/sub link lost; relinking");
                 }
                 Err(err) => {
                     if !logged {
@@ -143,7 +154,7 @@ impl Redis {
             return;
         };
         if *message.epoch != *self.epoch() {
-            self.adopt(message.epoch);
+            self.adopt(message.epoch, None);
             return;
         }
         // Ids are consecutive: a jump means messages were lost on the way.

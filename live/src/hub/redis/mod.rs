@@ -7,12 +7,15 @@
 //! on `{prefix}:pub:{channel}`, so ids are gap-free and ordered across instances without
 //! clocks. Both keys expire `CHANNEL_IDLE_SECS` after the last publish or subscribe; instances
 //! refresh them for channels they still serve. A channel that comes back continues above
-//! `{prefix}:issued`, the highest id ever issued, as in [`super::memory`].
+//! `{prefix}:issued`, the count of every publish, as in [`super::memory`].
 //!
 //! The epoch is `{prefix}:epoch`, created by whichever script finds it missing: every instance
 //! issues and accepts the same cursors, and a Redis that lost its data has a new epoch, so old
-//! cursors get `resync`. An instance that sees a new epoch ends its open streams; their clients
-//! reconnect with a cursor of the old epoch and resync.
+//! cursors get `resync`. A Redis that lost only its newest writes (restored from an older
+//! dump, failed over to a replica that lagged) keeps its epoch but would issue ids again: each
+//! instance passes the highest publish count it saw, and a script that finds the count behind
+//! it starts a new epoch (see [`scripts::EPOCH`]). An instance that sees a new epoch ends its
+//! open streams; their clients reconnect with a cursor of the old epoch and resync.
 //!
 //! Fan-out: each instance holds one pub/sub connection (`PSUBSCRIBE {prefix}:pub:*`), which
 //! feeds a local broadcast per channel that has subscribers here; those keep the in-memory
@@ -57,8 +60,18 @@ use scripts::{EPOCH, FLATTEN, Keys, PUBLISH, READ, RECENT};
 /// How long a command or a connection attempt may take before it counts as failed: a publish
 /// while Redis is away answers 503 after this, not never.
 const TIMEOUT: Duration = Duration::from_secs(2);
+/// How often the pub/sub link is pinged: a link that died without closing is found within
+/// `PROBE + TIMEOUT`.
+const PROBE: Duration = Duration::from_secs(5);
 /// Longest wait between two attempts to relink pub/sub.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// The history this instance knows: the epoch, and the highest publish count seen in it.
+#[derive(Default)]
+struct History {
+    epoch: Arc<str>,
+    issued: u64,
+}
 
 /// What [`READ`] found.
 struct Read {
@@ -76,7 +89,7 @@ pub struct Redis {
     recent: Script,
     /// Seconds a channel's keys live after its last publish or subscribe.
     ttl: u64,
-    epoch: RwLock<Arc<str>>,
+    history: RwLock<History>,
     /// Channels with subscribers on this instance.
     local: RwLock<HashMap<Arc<str>, Arc<Local>>>,
     /// Whether the pub/sub connection is subscribed right now.
@@ -125,14 +138,13 @@ impl Redis {
             read: script(READ),
             recent: script(RECENT),
             ttl: idle.as_secs().max(1),
-            epoch: RwLock::new("".into()),
+            history: RwLock::default(),
             local: RwLock::default(),
             linked: AtomicBool::new(false),
             commands_ok: AtomicBool::new(true),
         });
         // Any script reads or creates the epoch; `recent` of no channel is the cheapest.
-        let epoch = redis.recent_raw("", 0).await?.0;
-        *redis.epoch.write().unwrap_or_else(PoisonError::into_inner) = epoch;
+        redis.recent_raw("", 0).await?;
         tokio::spawn(redis.clone().listen(shutdown));
         Ok(redis)
     }
@@ -163,33 +175,54 @@ impl Redis {
         result.map_err(|e| failed(what, e))
     }
 
-    /// Adopts `epoch` if it is new: the store lost its data, so every local stream ends (its
-    /// client reconnects with a cursor of the old epoch and gets `resync`).
-    fn adopt(&self, epoch: &str) -> Arc<str> {
-        let mut current = self.epoch.write().unwrap_or_else(PoisonError::into_inner);
-        if **current == *epoch {
-            return current.clone();
+    /// Adopts `epoch` if it is new: the store lost data, so every local stream ends (its
+    /// client reconnects with a cursor of the old epoch and gets `resync`). `issued`, the
+    /// publish count a script saw (none from a pub/sub message), raises what this instance
+    /// has seen in the epoch.
+    fn adopt(&self, epoch: &str, issued: Option<u64>) -> Arc<str> {
+        let mut current = self.history.write().unwrap_or_else(PoisonError::into_inner);
+        let issued = issued.unwrap_or(0);
+        if *current.epoch == *epoch {
+            current.issued = current.issued.max(issued);
+            return current.epoch.clone();
         }
-        let old = std::mem::replace(&mut *current, epoch.into());
+        let new = History {
+            epoch: epoch.into(),
+            issued,
+        };
+        let old = std::mem::replace(&mut *current, new).epoch;
         drop(current);
         if !old.is_empty() {
             let ended =
                 std::mem::take(&mut *self.local.write().unwrap_or_else(PoisonError::into_inner));
-            tracing::warn!(%old, new = %epoch, channels = ended.len(), "Redis has a new epoch (its data was lost); open streams end and resync");
+            tracing::warn!(%old, new = %epoch, channels = ended.len(), "Redis has a new epoch (it lost data); open streams end and resync");
         }
         epoch.into()
     }
 
-    /// `script` ([`PUBLISH`] or [`READ`]) on `channel`: the keys both take (epoch, issued,
-    /// offset, log) and their first arguments (an epoch candidate, the TTL).
-    fn on_channel<'s>(&self, script: &'s Script, channel: &str) -> ::redis::ScriptInvocation<'s> {
+    /// An invocation of `script` with what [`EPOCH`] takes: the epoch and count keys, an
+    /// epoch candidate, and the history this instance knows.
+    fn invoke<'s>(&self, script: &'s Script) -> ::redis::ScriptInvocation<'s> {
+        let (epoch, issued) = {
+            let history = self.history.read().unwrap_or_else(PoisonError::into_inner);
+            (history.epoch.to_string(), history.issued)
+        };
         let mut invocation = script.prepare_invoke();
         invocation
             .key(self.keys.epoch())
             .key(self.keys.issued())
+            .arg(Self::candidate())
+            .arg(epoch)
+            .arg(issued);
+        invocation
+    }
+
+    /// `script` ([`PUBLISH`] or [`READ`]) on `channel`: its offset and log keys, and the TTL.
+    fn on_channel<'s>(&self, script: &'s Script, channel: &str) -> ::redis::ScriptInvocation<'s> {
+        let mut invocation = self.invoke(script);
+        invocation
             .key(self.keys.offset(channel))
             .key(self.keys.log(channel))
-            .arg(Self::candidate())
             .arg(self.ttl);
         invocation
     }
@@ -200,17 +233,19 @@ impl Redis {
         invocation.arg(after.map(|a| a.to_string()).unwrap_or_default());
         let reply: Vec<String> = self.run("read", &invocation).await?;
         let mut reply = reply.into_iter();
-        let (Some(epoch), Some(head), Some(status)) = (reply.next(), reply.next(), reply.next())
+        let (Some(epoch), Some(issued), Some(head), Some(status)) =
+            (reply.next(), reply.next(), reply.next(), reply.next())
         else {
             return Err(failed("read", "short reply"));
         };
+        let issued = issued.parse().map_err(|e| failed("read", e))?;
         let head = head.parse().map_err(|e| failed("read", e))?;
         let replay = match status.as_str() {
             "gap" => Replay::Gap,
             _ => Replay::Events(entries(channel, reply)?),
         };
         Ok(Read {
-            epoch: self.adopt(&epoch),
+            epoch: self.adopt(&epoch, Some(issued)),
             head,
             replay,
         })
@@ -221,18 +256,15 @@ impl Redis {
         channel: &str,
         n: usize,
     ) -> Result<(Arc<str>, Vec<Arc<Stored>>), BackendError> {
-        let mut invocation = self.recent.prepare_invoke();
-        invocation
-            .key(self.keys.epoch())
-            .key(self.keys.log(channel))
-            .arg(Self::candidate())
-            .arg(n);
+        let mut invocation = self.invoke(&self.recent);
+        invocation.key(self.keys.log(channel)).arg(n);
         let reply: Vec<String> = self.run("recent", &invocation).await?;
         let mut reply = reply.into_iter();
-        let epoch = reply
-            .next()
-            .ok_or_else(|| failed("recent", "short reply"))?;
-        Ok((epoch.into(), entries(channel, reply)?))
+        let (Some(epoch), Some(issued)) = (reply.next(), reply.next()) else {
+            return Err(failed("recent", "short reply"));
+        };
+        let issued = issued.parse().map_err(|e| failed("recent", e))?;
+        Ok((self.adopt(&epoch, Some(issued)), entries(channel, reply)?))
     }
 }
 
@@ -246,9 +278,10 @@ impl Backend for Redis {
     }
 
     fn epoch(&self) -> Arc<str> {
-        self.epoch
+        self.history
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .epoch
             .clone()
     }
 
@@ -282,8 +315,8 @@ impl Backend for Redis {
                 .arg(&*event.data)
                 .arg(except)
                 .arg(self.keys.publish(channel));
-            let (epoch, id): (String, u64) = self.run("publish", &invocation).await?;
-            self.adopt(&epoch);
+            let (epoch, issued, id): (String, u64, u64) = self.run("publish", &invocation).await?;
+            self.adopt(&epoch, Some(issued));
             Ok(Arc::new(Stored::new(
                 id,
                 channel.into(),
@@ -340,12 +373,7 @@ impl Backend for Redis {
         channel: &'a str,
         n: usize,
     ) -> BoxFuture<'a, Result<Vec<Arc<Stored>>, BackendError>> {
-        async move {
-            let (epoch, events) = self.recent_raw(channel, n).await?;
-            self.adopt(&epoch);
-            Ok(events)
-        }
-        .boxed()
+        async move { Ok(self.recent_raw(channel, n).await?.1) }.boxed()
     }
 
     /// Forgets local channels nobody here subscribes to (Redis keeps their history until it

@@ -3,11 +3,15 @@
 
 use std::sync::Arc;
 
-/// Sets `epoch` to the stored epoch, creating it (as ARGV[1]) if missing. KEYS[1] is the
-/// epoch key.
+/// Sets `epoch` to the stored epoch and `issued` to the publish count. KEYS[1] is the epoch
+/// key, KEYS[2] the count; ARGV[1] an epoch candidate, ARGV[2] the epoch the caller knows and
+/// ARGV[3] the highest count it saw in it. A missing epoch (the data is gone) or a count behind
+/// what the caller saw (a restore from an older dump, a failover to a replica that lagged:
+/// offsets rewound, so ids would be issued again) starts a new epoch, the candidate.
 pub const EPOCH: &str = r"
 local epoch = redis.call('GET', KEYS[1])
-if not epoch then
+local issued = tonumber(redis.call('GET', KEYS[2]) or '0')
+if not epoch or (epoch == ARGV[2] and issued < tonumber(ARGV[3])) then
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
 end
@@ -27,60 +31,61 @@ local function flatten(out, entries)
 end
 ";
 
-/// KEYS: epoch, issued, offset, log. ARGV: epoch candidate, ttl, history, name, data,
-/// except, pub/sub channel. Returns {epoch, id}.
+/// KEYS: epoch, issued, offset, log. ARGV: epoch candidate, known epoch, count seen, ttl,
+/// history, name, data, except, pub/sub channel. Returns {epoch, issued, id}. `issued` counts
+/// every publish, so it is at least every channel's offset: a channel that comes back (its keys
+/// expired) continues above any id it ever issued.
 pub const PUBLISH: &str = r"
 if redis.call('EXISTS', KEYS[3]) == 0 then
-  redis.call('SET', KEYS[3], redis.call('GET', KEYS[2]) or '0')
+  redis.call('SET', KEYS[3], string.format('%.0f', issued))
 end
 local id = redis.call('INCR', KEYS[3])
-redis.call('EXPIRE', KEYS[3], ARGV[2])
-if id > tonumber(redis.call('GET', KEYS[2]) or '0') then
-  redis.call('SET', KEYS[2], id)
-end
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+issued = redis.call('INCR', KEYS[2])
 local text = string.format('%.0f', id)
-redis.call('XADD', KEYS[4], 'MAXLEN', ARGV[3], text .. '-0', 'n', ARGV[4], 'd', ARGV[5], 'x', ARGV[6])
-redis.call('EXPIRE', KEYS[4], ARGV[2])
-redis.call('PUBLISH', ARGV[7], epoch .. '\n' .. text .. '\n' .. ARGV[4] .. '\n' .. ARGV[6] .. '\n' .. ARGV[5])
-return {epoch, text}
+redis.call('XADD', KEYS[4], 'MAXLEN', ARGV[5], text .. '-0', 'n', ARGV[6], 'd', ARGV[7], 'x', ARGV[8])
+redis.call('EXPIRE', KEYS[4], ARGV[4])
+redis.call('PUBLISH', ARGV[9], epoch .. '\n' .. text .. '\n' .. ARGV[6] .. '\n' .. ARGV[8] .. '\n' .. ARGV[7])
+return {epoch, string.format('%.0f', issued), text}
 ";
 
-/// KEYS: epoch, issued, offset, log. ARGV: epoch candidate, ttl, after ('' for none).
-/// Creates the channel if missing (its offset starting at the issued floor) and refreshes its
-/// expiry. Returns {epoch, head, 'live' | 'ok' | 'gap', entries after `after`…}.
+/// KEYS: epoch, issued, offset, log. ARGV: epoch candidate, known epoch, count seen, ttl,
+/// after ('' for none). Creates the channel if missing (its offset starting at the count) and
+/// refreshes its expiry. Returns {epoch, issued, head, 'live' | 'ok' | 'gap', entries after
+/// `after`…}.
 pub const READ: &str = r"
 local head = redis.call('GET', KEYS[3])
-if not head then head = redis.call('GET', KEYS[2]) or '0' end
-redis.call('SET', KEYS[3], head, 'EX', ARGV[2])
-redis.call('EXPIRE', KEYS[4], ARGV[2])
-local out = {epoch, head}
-if ARGV[3] == '' then
-  out[3] = 'live'
+if not head then head = string.format('%.0f', issued) end
+redis.call('SET', KEYS[3], head, 'EX', ARGV[4])
+redis.call('EXPIRE', KEYS[4], ARGV[4])
+local out = {epoch, string.format('%.0f', issued), head}
+if ARGV[5] == '' then
+  out[4] = 'live'
   return out
 end
-local after = tonumber(ARGV[3])
+local after = tonumber(ARGV[5])
 if after > tonumber(head) then
-  out[3] = 'gap'
+  out[4] = 'gap'
   return out
 end
-out[3] = 'ok'
+out[4] = 'ok'
 if after == tonumber(head) then return out end
 local entries = redis.call('XRANGE', KEYS[4], string.format('%.0f', after + 1), '+')
 if #entries == 0 or tonumber(string.match(entries[1][1], '^(%d+)')) ~= after + 1 then
-  out[3] = 'gap'
+  out[4] = 'gap'
   return out
 end
 flatten(out, entries)
 return out
 ";
 
-/// KEYS: epoch, log. ARGV: epoch candidate, n. Returns {epoch, newest n entries, oldest
-/// first…}.
+/// KEYS: epoch, issued, log. ARGV: epoch candidate, known epoch, count seen, n. Returns
+/// {epoch, issued, newest n entries, oldest first…}.
 pub const RECENT: &str = r"
-local newest = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[2])
+local newest = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', ARGV[4])
 local entries = {}
 for i = #newest, 1, -1 do entries[#entries + 1] = newest[i] end
-local out = {epoch}
+local out = {epoch, string.format('%.0f', issued)}
 flatten(out, entries)
 return out
 ";
@@ -95,6 +100,7 @@ impl Keys {
     pub fn epoch(&self) -> String {
         format!("{}:epoch", self.prefix)
     }
+    /// How many events were ever published (see [`PUBLISH`]).
     pub fn issued(&self) -> String {
         format!("{}:issued", self.prefix)
     }
