@@ -205,6 +205,10 @@ pub mod server {
                 ActionError::new(409, format!("item {id} is changing; try again"))
             }
             CollectionError::Moved(_) => ActionError::new(500, super::SERVER_FAILED),
+            CollectionError::KeyUsed(id) => ActionError::new(
+                409,
+                format!("this key made item {id}, which is not there (yet); try again"),
+            ),
             CollectionError::Hub(err) => return hub_refusal(err),
         })
     }

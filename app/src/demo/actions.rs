@@ -22,7 +22,9 @@ pub mod host {
     /// one-line reason the REST endpoints would answer with.
     pub trait DemoHost: Send + Sync + 'static {
         fn snapshot(&self, user: Option<String>) -> Pending<Snapshot>;
-        fn place_order(&self, user: String, order: NewOrder) -> Pending<Order>;
+        /// `key`: the client's idempotency key for this order, if it sent one.
+        fn place_order(&self, user: String, order: NewOrder, key: Option<String>)
+        -> Pending<Order>;
         fn set_order_status(&self, user: String, id: u64, status: OrderStatus) -> Pending<Order>;
         fn notify(
             &self,
@@ -65,13 +67,15 @@ pub async fn live_snapshot() -> Result<Snapshot, ActionError> {
 
 /// Places an order as the signed-in user. Quantity and price arrive as typed: what is not a
 /// number fails the same check as any other bad value (422 with the field's rule), and the
-/// browser needs no float parsing or formatting for them.
+/// browser needs no float parsing or formatting for them. `key` (the form's, new for each
+/// order) makes a retry of the same order place it once.
 #[server(output = JsonResult)]
 pub async fn place_order(
     symbol: String,
     side: Side,
     quantity: String,
     price: String,
+    #[server(default)] key: Option<String>,
 ) -> Result<Order, ActionError> {
     let (host, user) = signed_in()?;
     let order = super::events::NewOrder {
@@ -80,7 +84,10 @@ pub async fn place_order(
         quantity: quantity.trim().parse().unwrap_or(0),
         price: price.trim().parse().unwrap_or(f64::NAN),
     };
-    host.place_order(user, order).await.map_err(server::refused)
+    let key = key.filter(|key| !key.is_empty());
+    host.place_order(user, order, key)
+        .await
+        .map_err(server::refused)
 }
 
 /// Fills or cancels one of the signed-in user's open orders.

@@ -115,6 +115,14 @@ fn OrderRow(
     .into_any()
 }
 
+/// A key no other order of this browser has (only the browser makes them).
+fn new_key() -> String {
+    #[cfg(feature = "hydrate")]
+    return format!("{:x}", (web_sys::js_sys::Math::random() * 9e15) as u64);
+    #[cfg(not(feature = "hydrate"))]
+    String::new()
+}
+
 /// Places an order; shows the server's reason when it is refused.
 #[component]
 pub fn OrderForm(on_placed: Callback<Order>) -> impl IntoView {
@@ -123,9 +131,13 @@ pub fn OrderForm(on_placed: Callback<Order>) -> impl IntoView {
     let side = RwSignal::new(Side::Buy);
     let quantity = RwSignal::new("10".to_string());
     let price = RwSignal::new("100.00".to_string());
+    // The order's idempotency key: kept until an order is placed, so a retry after a failure
+    // (perhaps placed, its answer lost) places it once; new for the next order.
+    let key = RwSignal::new(new_key());
 
     Effect::new(move |_| {
         if let Some(Ok(order)) = place.value().get() {
+            key.set(new_key());
             on_placed.run(order);
         }
     });
@@ -137,6 +149,7 @@ pub fn OrderForm(on_placed: Callback<Order>) -> impl IntoView {
             side: side.get_untracked(),
             quantity: quantity.get_untracked(),
             price: price.get_untracked(),
+            key: Some(key.get_untracked()),
         });
     };
     view! {

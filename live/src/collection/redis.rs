@@ -2,14 +2,16 @@
 //! (`{prefix}:collection:{name}`), the ids in a sorted set (`…:index`, for "newest first"),
 //! active items per owner in a hash (`…:active`), retired ids in a list (`…:retired`, oldest
 //! first) and the last id given (`…:last-id`). Each write is one Lua script that checks and
-//! keeps the bounds, so instances never disagree on them.
+//! keeps the bounds, so instances never disagree on them. An idempotency key is a string of
+//! its own (`…:key:{key}`: the item's id, `+` once announced) that expires after
+//! [`KEY_TTL_SECS`].
 
 use std::sync::LazyLock;
 
 use ::redis::{Script, aio::ConnectionManager};
 use futures_util::FutureExt;
 
-use super::store::{Entry, Pending, Store, Written};
+use super::store::{Claim, Entry, KEY_TTL_SECS, Pending, Store, Written};
 use crate::hub::BackendError;
 
 /// Helpers every script starts with. KEYS: items, index, active, retired.
@@ -48,13 +50,25 @@ return 1
     )
 });
 
-/// ARGV: id, owner, active (1/0).
-static REMOVE: LazyLock<Script> = LazyLock::new(|| {
-    script(
+/// KEYS: the key's string. ARGV: id, ttl. Returns what it holds already, or '' once claimed.
+static CLAIM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
         r"
-if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  if ARGV[3] == '1' then deactivate(ARGV[2]) else redis.call('LREM', KEYS[4], -1, ARGV[1]) end
+local held = redis.call('GET', KEYS[1])
+if held then return held end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return ''
+",
+    )
+});
+
+/// KEYS: the key's string. Marks its creation announced, keeping its expiry.
+static CONFIRM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local held = redis.call('GET', KEYS[1])
+if held and string.sub(held, -1) ~= '+' then
+  redis.call('SET', KEYS[1], held .. '+', 'KEEPTTL')
 end
 return 1
 ",
@@ -106,6 +120,8 @@ pub struct Shared {
     /// items, index, active, retired.
     keys: [String; 4],
     last_id: String,
+    /// Idempotency keys are this followed by the key.
+    claims: String,
 }
 
 impl Shared {
@@ -116,6 +132,7 @@ impl Shared {
             name: name.to_string(),
             keys: [key(""), key(":index"), key(":active"), key(":retired")],
             last_id: key(":last-id"),
+            claims: key(":key:"),
         }
     }
 
@@ -182,13 +199,49 @@ impl Store for Shared {
         .boxed()
     }
 
-    fn remove<'a>(&'a self, item: Entry<'a>) -> Pending<'a, ()> {
+    fn claim<'a>(&'a self, key: &'a str, id: u64) -> Pending<'a, Option<Claim>> {
         async move {
-            let _: i64 = self
-                .run(&REMOVE, |i| {
-                    i.arg(item.id).arg(item.owner).arg(flag(item.active));
-                })
-                .await?;
+            let held: String = CLAIM
+                .key(format!("{}{key}", self.claims))
+                .arg(id)
+                .arg(KEY_TTL_SECS)
+                .invoke_async(&mut self.commands.clone())
+                .await
+                .map_err(|e| self.failed(e))?;
+            if held.is_empty() {
+                return Ok(None);
+            }
+            let announced = held.ends_with('+');
+            let id = held.trim_end_matches('+').parse().map_err(|_| {
+                BackendError(format!(
+                    "redis collection {}: key holds {held:?}",
+                    self.name
+                ))
+            })?;
+            Ok(Some(Claim { id, announced }))
+        }
+        .boxed()
+    }
+
+    fn confirm<'a>(&'a self, key: &'a str) -> Pending<'a, ()> {
+        async move {
+            let _: i64 = CONFIRM
+                .key(format!("{}{key}", self.claims))
+                .invoke_async(&mut self.commands.clone())
+                .await
+                .map_err(|e| self.failed(e))?;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn release<'a>(&'a self, key: &'a str) -> Pending<'a, ()> {
+        async move {
+            ::redis::cmd("DEL")
+                .arg(format!("{}{key}", self.claims))
+                .query_async::<i64>(&mut self.commands.clone())
+                .await
+                .map_err(|e| self.failed(e))?;
             Ok(())
         }
         .boxed()

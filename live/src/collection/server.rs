@@ -1,13 +1,27 @@
 //! [`Collection`]: a live collection on the server, kept in the hub's backend and announced on
 //! its channel.
 
-use std::{marker::PhantomData, sync::Arc};
+use std::{marker::PhantomData, sync::Arc, time::Duration};
 
-use super::{Created, Item, Listing, Rules, Updated, store::Entry, store::Store, store::Written};
-use crate::hub::{BackendError, ConnectionId, Hub, HubError};
+use super::{
+    Created, Item, Listing, Rules, Updated,
+    store::{Claim, Entry, Store, Written},
+};
+use crate::{
+    LiveEvent,
+    hub::{BackendError, ConnectionId, Hub, HubError},
+};
 
 /// Attempts at an update while other writers keep changing the same item.
 const ATTEMPTS: usize = 8;
+/// Waits before each new try at an announcement that failed (31 s in all).
+const ANNOUNCE_RETRIES: [Duration; 5] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+    Duration::from_secs(16),
+];
 
 /// Why a change to a collection was refused; `E` is the app's own reason (from the rule an
 /// `update` applies).
@@ -28,7 +42,12 @@ pub enum CollectionError<E = std::convert::Infallible> {
     /// A rule tried to change what the collection owns: an item's id or owner.
     #[error("item {0}: a change may not move an item's id or owner")]
     Moved(u64),
-    /// The store or the announcement failed; nothing was changed.
+    /// The idempotency key was used for item `{0}`, which is not there: the first request
+    /// with it is still running, or its item aged out (use a new key for a new item).
+    #[error("this idempotency key was used for item {0}, which is not there (yet)")]
+    KeyUsed(u64),
+    /// The store failed or did not answer. The change may have been made: retry a creation
+    /// with the same idempotency key.
     #[error(transparent)]
     Hub(#[from] HubError),
 }
@@ -100,39 +119,117 @@ impl<T: Item> Collection<T> {
 
     /// Stores and announces the item `make` builds with the next id, skipping connection
     /// `except` (the sender's own tab, which shows it already).
+    ///
+    /// What is stored stays: an announcement that fails, or times out after perhaps going
+    /// out, is never undone (that would leave an event of an item that is not there) but
+    /// tried again in the background for half a minute; an event heard twice folds once.
     pub async fn create(
         &self,
         make: impl FnOnce(u64) -> T,
         except: Option<ConnectionId>,
     ) -> Result<T, CollectionError> {
+        self.hub.registered(&self.channel)?;
         let id = self.store.next_id().await?;
-        let item = make(id);
-        if item.id() != id {
-            return Err(CollectionError::Moved(id));
-        }
-        let json = encode(&item)?;
-        let entry = entry(&item, &json);
-        let written = self
-            .store
-            .insert(entry, self.rules.active_per_owner, self.rules.retired_kept)
-            .await?;
-        if written != Written::Done {
-            return Err(self.over_limit());
-        }
-        let published = self
-            .hub
-            .publish(&self.channel, &Created(item.clone()))
-            .except(except)
-            .await;
-        if let Err(err) = published {
-            // Nothing half-applied: an item nobody heard of is taken back (best effort: a
-            // failed announcement usually means the backend is away).
-            if let Err(undo) = self.store.remove(entry).await {
-                tracing::warn!(channel = %self.channel, id, error = %undo, "an unannounced item stays");
+        self.insert(id, make, except, None).await
+    }
+
+    /// Like [`create`](Self::create), once per `key`: a request made again with the same key
+    /// (its answer was lost, or it timed out) gets the item the first one created, announced
+    /// if it was not yet, and nothing is created twice. Keys are remembered a day
+    /// ([`KEY_TTL_SECS`](super::store::KEY_TTL_SECS)). Make the key the caller's own, e.g.
+    /// `format!("{user}:{header}")`: one user's keys must never meet another's.
+    pub async fn create_once(
+        &self,
+        key: &str,
+        make: impl FnOnce(u64) -> T,
+        except: Option<ConnectionId>,
+    ) -> Result<T, CollectionError> {
+        self.hub.registered(&self.channel)?;
+        let id = self.store.next_id().await?;
+        match self.store.claim(key, id).await? {
+            None => self.insert(id, make, except, Some(key)).await,
+            Some(Claim { id, announced }) => {
+                let item = self.get(id).await?.ok_or(CollectionError::KeyUsed(id))?;
+                if !announced && self.announce(Created(item.clone()), except).await {
+                    self.confirm(key).await;
+                }
+                Ok(item)
             }
-            return Err(err.into());
+        }
+    }
+
+    async fn insert(
+        &self,
+        id: u64,
+        make: impl FnOnce(u64) -> T,
+        except: Option<ConnectionId>,
+        key: Option<&str>,
+    ) -> Result<T, CollectionError> {
+        let item = make(id);
+        let refused = match encode(&item) {
+            _ if item.id() != id => Some(CollectionError::Moved(id)),
+            Err(err) => Some(err.into()),
+            Ok(json) => {
+                let entry = entry(&item, &json);
+                // A failure here may still have stored it: the key stays, for a retry.
+                let written = self
+                    .store
+                    .insert(entry, self.rules.active_per_owner, self.rules.retired_kept)
+                    .await?;
+                (written != Written::Done).then(|| self.over_limit())
+            }
+        };
+        if let Some(refused) = refused {
+            // Nothing was created: the key may serve again.
+            if let Some(key) = key
+                && let Err(err) = self.store.release(key).await
+            {
+                tracing::warn!(channel = %self.channel, error = %err, "an idempotency key stays claimed");
+            }
+            return Err(refused);
+        }
+        if self.announce(Created(item.clone()), except).await
+            && let Some(key) = key
+        {
+            self.confirm(key).await;
         }
         Ok(item)
+    }
+
+    async fn confirm(&self, key: &str) {
+        if let Err(err) = self.store.confirm(key).await {
+            // A retry with the key announces the item again: harmless.
+            tracing::warn!(channel = %self.channel, error = %err, "an idempotency key not confirmed");
+        }
+    }
+
+    /// Publishes `event`; says whether it went out. If the backend failed (it may have gone
+    /// out all the same), tries again in the background.
+    async fn announce<E: LiveEvent + Send + Sync + 'static>(
+        &self,
+        event: E,
+        except: Option<ConnectionId>,
+    ) -> bool {
+        let err = match self.hub.publish(&self.channel, &event).except(except).await {
+            Ok(_) => return true,
+            Err(HubError::Backend(err)) => err,
+            Err(err) => {
+                tracing::error!(channel = %self.channel, error = %err, "a change cannot be announced");
+                return false;
+            }
+        };
+        tracing::warn!(channel = %self.channel, error = %err, "an announcement failed; trying again");
+        let (hub, channel) = (self.hub.clone(), self.channel.clone());
+        tokio::spawn(async move {
+            for wait in ANNOUNCE_RETRIES {
+                tokio::time::sleep(wait).await;
+                if hub.publish(&channel, &event).except(except).await.is_ok() {
+                    return;
+                }
+            }
+            tracing::error!(%channel, event = E::NAME, "an announcement was given up; pages show the change from their next snapshot");
+        });
+        false
     }
 
     /// Applies `change` to item `id` as stored now and announces the result; written only if
@@ -143,6 +240,7 @@ impl<T: Item> Collection<T> {
         except: Option<ConnectionId>,
         change: impl Fn(&T) -> Result<T, E>,
     ) -> Result<T, CollectionError<E>> {
+        self.hub.registered(&self.channel)?;
         for _ in 0..ATTEMPTS {
             let json = self
                 .store
@@ -161,22 +259,8 @@ impl<T: Item> Collection<T> {
                 Written::OverLimit => return Err(self.over_limit()),
                 Written::Done => {}
             }
-            let published = self
-                .hub
-                .publish(&self.channel, &Updated(after.clone()))
-                .except(except)
-                .await;
-            if let Err(err) = published {
-                // Back to what it was, unless it changed again meanwhile; the limit does not
-                // apply to undoing (the item held its place a moment ago).
-                let undone = self
-                    .store
-                    .swap(new, old, usize::MAX, self.rules.retired_kept);
-                if !matches!(undone.await, Ok(Written::Done)) {
-                    tracing::warn!(channel = %self.channel, id, "an unannounced change stays");
-                }
-                return Err(err.into());
-            }
+            // Stored: it stays, announced now or in the background (see `create`).
+            self.announce(Updated(after.clone()), except).await;
             return Ok(after);
         }
         Err(CollectionError::Busy(id))

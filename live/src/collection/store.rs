@@ -34,6 +34,20 @@ pub enum Written {
     Changed,
 }
 
+/// What an idempotency key holds (see [`Store::claim`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// The item the first request with this key creates.
+    pub id: u64,
+    /// Whether its creation was announced.
+    pub announced: bool,
+}
+
+/// How long an idempotency key is remembered after its first use.
+pub const KEY_TTL_SECS: u64 = 24 * 60 * 60;
+/// Idempotency keys a collection in memory remembers at most (the oldest go first).
+pub const MAX_KEYS: usize = 10_000;
+
 /// The items of one collection, in this process or shared by instances.
 ///
 /// Every write keeps the bounds: an owner's active items are counted (a write that would take
@@ -51,8 +65,15 @@ pub trait Store: Send + Sync + 'static {
         retired_kept: usize,
     ) -> Pending<'a, Written>;
 
-    /// Removes an item just inserted whose announcement failed (and its count).
-    fn remove<'a>(&'a self, item: Entry<'a>) -> Pending<'a, ()>;
+    /// Makes `key` stand for item `id` for [`KEY_TTL_SECS`], unless it already stands for
+    /// one: then that claim is returned and nothing changes.
+    fn claim<'a>(&'a self, key: &'a str, id: u64) -> Pending<'a, Option<Claim>>;
+
+    /// Marks the creation claimed by `key` as announced.
+    fn confirm<'a>(&'a self, key: &'a str) -> Pending<'a, ()>;
+
+    /// Forgets `key`: its request created nothing (it was refused).
+    fn release<'a>(&'a self, key: &'a str) -> Pending<'a, ()>;
 
     /// The item's JSON, if it is there.
     fn get(&self, id: u64) -> Pending<'_, Option<String>>;
@@ -94,6 +115,9 @@ struct Items {
     active: HashMap<String, usize>,
     /// Inactive items in the order they retired: the front is deleted first.
     retired: VecDeque<u64>,
+    /// Idempotency keys and when each was first used, oldest first.
+    claims: HashMap<String, (Claim, std::time::Instant)>,
+    claimed: VecDeque<(std::time::Instant, String)>,
 }
 
 impl Memory {
@@ -160,11 +184,45 @@ impl Store for Memory {
         })
     }
 
-    fn remove<'a>(&'a self, item: Entry<'a>) -> Pending<'a, ()> {
-        self.with(|items| {
-            if items.json.remove(&item.id).is_some() {
-                items.count(&item, false, 0);
+    fn claim<'a>(&'a self, key: &'a str, id: u64) -> Pending<'a, Option<Claim>> {
+        self.with(move |items| {
+            let now = std::time::Instant::now();
+            let ttl = std::time::Duration::from_secs(KEY_TTL_SECS);
+            while let Some((at, old)) = items.claimed.front() {
+                if now.duration_since(*at) < ttl && items.claimed.len() < MAX_KEYS {
+                    break;
+                }
+                // Unless it was released and claimed again since.
+                if items.claims.get(old).is_some_and(|(_, since)| since == at) {
+                    items.claims.remove(old);
+                }
+                items.claimed.pop_front();
             }
+            if let Some((claim, _)) = items.claims.get(key) {
+                return Some(*claim);
+            }
+            let claim = Claim {
+                id,
+                announced: false,
+            };
+            items.claims.insert(key.to_string(), (claim, now));
+            items.claimed.push_back((now, key.to_string()));
+            None
+        })
+    }
+
+    fn confirm<'a>(&'a self, key: &'a str) -> Pending<'a, ()> {
+        self.with(move |items| {
+            if let Some((claim, _)) = items.claims.get_mut(key) {
+                claim.announced = true;
+            }
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str) -> Pending<'a, ()> {
+        // Its place in `claimed` goes when it comes to the front.
+        self.with(move |items| {
+            items.claims.remove(key);
         })
     }
 

@@ -145,6 +145,14 @@ impl Hub {
         }
     }
 
+    /// Fails unless `channel` is registered (whoever may subscribe to it).
+    pub fn registered(&self, channel: &str) -> Result<(), HubError> {
+        match self.registry.resolve(channel) {
+            Some(_) => Ok(()),
+            None => Err(HubError::UnknownChannel(channel.to_string())),
+        }
+    }
+
     /// Checks that `channel` exists and `user` may subscribe to it; returns its pattern and
     /// settings.
     pub fn authorize(

@@ -21,18 +21,24 @@ use crate::{
     error::{ApiError, ApiJson},
 };
 
-/// `POST /api/orders` → 201 with the order; `order:created` on `orders`.
+/// `POST /api/orders` → 201 with the order; `order:created` on `orders`. With an
+/// `Idempotency-Key` header, the same key again (a retry) answers 201 with the first order and
+/// places nothing.
 pub async fn create_order(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
     headers: HeaderMap,
     ApiJson(new): ApiJson<NewOrder>,
 ) -> Result<(StatusCode, Json<Order>), ApiError> {
-    let order = state
-        .demo
-        .orders
-        .create(&user, new, sender(&state, &user, &headers))
-        .await?;
+    let except = sender(&state, &user, &headers);
+    let orders = &state.demo.orders;
+    let order = match headers.get("idempotency-key") {
+        Some(key) => {
+            let key = key.to_str().unwrap_or("\u{0}");
+            orders.create_once(&user, key, new, except).await?
+        }
+        None => orders.create(&user, new, except).await?,
+    };
     Ok((StatusCode::CREATED, Json(order)))
 }
 

@@ -39,15 +39,15 @@ impl DemoHost for Demos {
         Box::pin(async move { snapshot(&state, user).await.map_err(refusal) })
     }
 
-    fn place_order(&self, user: String, order: NewOrder) -> Pending<Order> {
+    fn place_order(&self, user: String, order: NewOrder, key: Option<String>) -> Pending<Order> {
         let state = self.0.clone();
         Box::pin(async move {
-            state
-                .demo
-                .orders
-                .create(&user, order, None)
-                .await
-                .map_err(refusal)
+            let orders = &state.demo.orders;
+            match key {
+                Some(key) => orders.create_once(&user, &key, order, None).await,
+                None => orders.create(&user, order, None).await,
+            }
+            .map_err(refusal)
         })
     }
 

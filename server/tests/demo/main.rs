@@ -8,11 +8,13 @@ mod common;
 mod support;
 
 mod authorization;
+mod failover;
 mod feeds;
 mod framing;
 mod hardening;
 mod limits;
 mod ownership;
 mod replay;
+mod retries;
 mod scale_out;
 mod streams;

@@ -74,6 +74,9 @@ fn validate(new: &NewOrder) -> Result<(), OrderError> {
     Ok(())
 }
 
+/// The longest `Idempotency-Key`.
+pub const MAX_KEY_LEN: usize = 128;
+
 /// How big the book may grow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrderLimits {
@@ -119,17 +122,30 @@ impl OrderBook {
         except: Option<ConnectionId>,
     ) -> Result<Order, OrderError> {
         validate(&new)?;
-        let order = |id| Order {
-            id,
-            symbol: new.symbol.clone(),
-            side: new.side,
-            quantity: new.quantity,
-            price: (new.price * 100.0).round() / 100.0,
-            status: OrderStatus::Open,
-            owner: owner.to_string(),
-            updated_at_ms: now_ms(),
-        };
+        let order = placed(owner, &new);
         self.orders.create(order, except).await.map_err(refusal)
+    }
+
+    /// Like [`create`](Self::create), once per `key` of `owner` (an `Idempotency-Key`): the
+    /// same key again answers with the order it placed first, whatever the body says.
+    pub async fn create_once(
+        &self,
+        owner: &str,
+        key: &str,
+        new: NewOrder,
+        except: Option<ConnectionId>,
+    ) -> Result<Order, OrderError> {
+        if !(1..=MAX_KEY_LEN).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(OrderError::Invalid(format!(
+                "Idempotency-Key: 1 to {MAX_KEY_LEN} visible ASCII characters"
+            )));
+        }
+        validate(&new)?;
+        let order = placed(owner, &new);
+        self.orders
+            .create_once(&format!("{owner}:{key}"), order, except)
+            .await
+            .map_err(refusal)
     }
 
     /// Moves `user`'s open order to `filled` or `cancelled` and announces it.
@@ -162,7 +178,24 @@ fn refusal<E: Into<OrderError>>(err: CollectionError<E>) -> OrderError {
             OrderError::Conflict(format!("order {id} is changing; try again"))
         }
         CollectionError::Moved(id) => OrderError::Invalid(format!("order {id} cannot move")),
+        CollectionError::KeyUsed(id) => OrderError::Conflict(format!(
+            "this Idempotency-Key placed order {id}, which is not there (yet); use a new key for a new order"
+        )),
         CollectionError::Hub(err) => OrderError::Hub(err),
+    }
+}
+
+/// The open order `new` of `owner`, given its id.
+fn placed<'a>(owner: &'a str, new: &'a NewOrder) -> impl FnOnce(u64) -> Order + 'a {
+    move |id| Order {
+        id,
+        symbol: new.symbol.clone(),
+        side: new.side,
+        quantity: new.quantity,
+        price: (new.price * 100.0).round() / 100.0,
+        status: OrderStatus::Open,
+        owner: owner.to_string(),
+        updated_at_ms: now_ms(),
     }
 }
 

@@ -103,3 +103,45 @@ async fn only_the_owner_changes_an_order() {
         .await
         .unwrap();
 }
+
+/// An order placed on an instance whose clock is an hour ahead, settled on one whose clock is
+/// right: the settlement's version is still above the open order's, so every page applies it.
+#[test]
+fn a_settlement_on_an_instance_whose_clock_is_behind_still_wins() {
+    let ahead = now_ms() + 3_600_000;
+    let placed = Order {
+        id: 1,
+        symbol: "ACME".into(),
+        side: Side::Buy,
+        quantity: 1,
+        price: 1.0,
+        status: OrderStatus::Open,
+        owner: "alice".into(),
+        updated_at_ms: ahead,
+    };
+    let filled = settled(&placed, "alice", OrderStatus::Filled).unwrap();
+    let mut shown = vec![placed];
+    assert!(leptos_live::collection::upsert(&mut shown, filled, 10));
+    assert_eq!(shown[0].status, OrderStatus::Filled);
+}
+
+/// The same idempotency key twice: one order, the first one's, announced once.
+#[tokio::test]
+async fn an_order_placed_twice_with_one_key_is_placed_once() {
+    let book = OrderBook::new(hub(), OrderLimits::default());
+    let first = book
+        .create_once("alice", "k1", order("ACME", 1, 1.0), None)
+        .await
+        .unwrap();
+    let again = book
+        .create_once("alice", "k1", order("ACME", 1, 1.0), None)
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    let other = book
+        .create_once("bob", "k1", order("ACME", 1, 1.0), None)
+        .await
+        .unwrap();
+    assert_ne!(other.id, first.id, "keys are per user");
+    assert_eq!(book.recent(10).await.unwrap().1, 2);
+}
