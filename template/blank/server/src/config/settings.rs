@@ -97,8 +97,8 @@ pub struct Settings {
     /// [default: none, CORS off].
     #[arg(long, env = "CORS_ORIGINS", default_value = "", value_parser = origins)]
     pub cors_origins: Origins,
-    /// Announced on every stream; open pages reload when it changes [default: the package
-    /// version].
+    /// Announced on every stream; open pages reload when it is newer than theirs, compared as
+    /// versions (v10 after v9) [default: the package version].
     #[arg(long, env = "BUILD_ID")]
     pub build_id: Option<String>,
     /// Open the benchmark channels and POST /api/bench/{channel} to anyone (for ./x bench; never
