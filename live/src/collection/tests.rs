@@ -50,17 +50,17 @@ const RULES: Rules = Rules {
 
 /// A hub with a public `tasks` channel (and no `unregistered` one).
 fn hub() -> Arc<Hub> {
+    hub_on(Arc::new(Memory::new()))
+}
+
+fn hub_on(backend: Arc<dyn Backend>) -> Arc<Hub> {
     let mut registry = Registry::default();
     let settings = Settings {
         history: 64,
         heartbeat: Duration::from_secs(15),
     };
     registry.register("tasks", settings, public()).unwrap();
-    Arc::new(Hub::new(
-        registry,
-        Arc::new(Memory::new()),
-        Limits::default(),
-    ))
+    Arc::new(Hub::new(registry, backend, Limits::default()))
 }
 
 fn new_task(owner: &str) -> impl FnOnce(u64) -> Task + '_ {
@@ -225,17 +225,10 @@ impl Backend for Ambiguous {
 }
 
 fn ambiguous_hub(fails: usize) -> Arc<Hub> {
-    let mut registry = Registry::default();
-    let settings = Settings {
-        history: 64,
-        heartbeat: Duration::from_secs(15),
-    };
-    registry.register("tasks", settings, public()).unwrap();
-    let backend = Ambiguous {
+    hub_on(Arc::new(Ambiguous {
         inner: Memory::new(),
         fails: fails.into(),
-    };
-    Arc::new(Hub::new(registry, Arc::new(backend), Limits::default()))
+    }))
 }
 
 /// An announcement whose answer was lost may have gone out: the change is never taken back
