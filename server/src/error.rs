@@ -112,7 +112,9 @@ impl From<HubError> for ApiError {
                 tracing::error!(error = %cause, "hub backend failed");
                 return Self::unavailable("stream backend unavailable; try again shortly");
             }
-            HubError::InvalidEventName(_) | HubError::Serialize(_) => return Self::internal(&err),
+            HubError::InvalidEventName(_) | HubError::Serialize(_) | HubError::Unreadable(_) => {
+                return Self::internal(&err);
+            }
         };
         Self::new(status, err.to_string())
     }

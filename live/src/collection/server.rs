@@ -332,11 +332,8 @@ fn encode<T: Item>(item: &T) -> Result<String, HubError> {
 }
 
 /// A stored item that no longer reads as `T` (its type changed under stored data): a fault
-/// of the deployment, answered like a backend failure.
+/// of the deployment, answered 500 with the cause in the log only.
 fn decode<T: Item>(channel: &str, json: &str) -> Result<T, HubError> {
-    serde_json::from_str(json).map_err(|err| {
-        HubError::Backend(BackendError(format!(
-            "collection {channel}: a stored item is unreadable: {err}"
-        )))
-    })
+    serde_json::from_str(json)
+        .map_err(|err| HubError::Unreadable(format!("collection {channel}: {err}")))
 }

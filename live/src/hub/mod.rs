@@ -64,6 +64,10 @@ pub enum HubError {
     /// The backend failed (503).
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// Stored data no longer reads as its type (a collection's item after its type changed
+    /// under it): the deployment's fault, not the client's, and not a passing outage (500).
+    #[error("stored data is unreadable: {0}")]
+    Unreadable(String),
 }
 
 /// Limits that protect the server from its clients (see SECURITY.md for each one's default and

@@ -1,6 +1,7 @@
 //! Redis losing part of its data, over real HTTP and a real `redis-server`: a restore from an
 //! older dump (or a failover to a replica that lagged) keeps the epoch but rewinds the
-//! channels' offsets, and must never make an id mean two different events.
+//! channels' offsets, and must never make an id mean two different events; a pub/sub link
+//! that goes half-open; stored data that no longer reads as its type.
 
 use crate::support as common;
 
@@ -191,4 +192,45 @@ async fn carry(
         }
     };
     tokio::join!(up, down);
+}
+
+/// A stored order that no longer reads as an order (its type changed under the data, or the
+/// data was damaged) is the deployment's fault: settling it answers 500 with a generic reason
+/// (the cause goes to the log), never 422 with the decoder's text; the list leaves it out and
+/// shows the rest.
+#[tokio::test]
+async fn an_unreadable_stored_order_is_a_500_not_the_clients_fault() {
+    let redis = RedisServer::start().await;
+    let app = spawn_app_with(instance_config(&redis, &Key::generate())).await;
+    let alice = signed_in(&app, "alice").await;
+    let damaged = common::place_order(&app, &alice, None).await;
+    let kept = common::place_order(&app, &alice, None).await;
+    let id = damaged.id.to_string();
+    redis
+        .command(&[
+            "HSET",
+            "test:collection:orders",
+            &id,
+            "{\"id\":\"not an order\"}",
+        ])
+        .await;
+
+    let settle = alice
+        .patch(app.url(&format!("/api/orders/{id}")))
+        .json(&serde_json::json!({"status": "filled"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, reason) = common::error(settle).await;
+    assert_eq!(status, reqwest::StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(reason, "internal error");
+
+    let listed: serde_json::Value = common::json(alice.get(app.url("/api/orders"))).await;
+    let ids: Vec<u64> = listed["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [kept.id]);
 }
