@@ -105,12 +105,14 @@ pub mod host {
     /// endpoints would answer with.
     pub trait Host: Send + Sync + 'static {
         /// The signed-in user of a request.
-        fn user(&self, headers: &http::HeaderMap) -> Option<String>;
-        /// `Set-Cookie` values that sign `user` in, or out for `None`.
-        fn session_cookies(
+        fn user(&self, request: &http::request::Parts) -> Option<String>;
+        /// Ends the request's session and, for `Some(user)`, opens a new one for them: the
+        /// `Set-Cookie` values that tell the browser.
+        fn switch_session(
             &self,
-            user: Option<&str>,
-        ) -> Result<Vec<http::HeaderValue>, ActionError>;
+            request: &http::request::Parts,
+            user: Option<String>,
+        ) -> Pending<Vec<http::HeaderValue>>;
     }
 
     pub type SharedHost = Arc<dyn Host>;
@@ -125,7 +127,7 @@ fn host() -> Result<(host::SharedHost, Option<String>), ActionError> {
             "server misconfigured: no host in context",
         ))
     })?;
-    let user = use_context::<http::request::Parts>().and_then(|parts| host.user(&parts.headers));
+    let user = use_context::<http::request::Parts>().and_then(|parts| host.user(&parts));
     Ok((host, user))
 }
 
@@ -229,13 +231,28 @@ pub mod server {
 }
 
 #[cfg(feature = "ssr")]
-fn set_cookies(user: Option<&str>) -> Result<(), ActionError> {
+async fn switch_session(user: Option<String>) -> Result<(), ActionError> {
     let (host, _) = host()?;
-    let cookies = host.session_cookies(user).map_err(refused)?;
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        for cookie in cookies {
-            response.append_header(http::header::SET_COOKIE, cookie);
-        }
+    let (Some(request), Some(response)) = (
+        use_context::<http::request::Parts>(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return Err(refused(ActionError::new(
+            500,
+            "server misconfigured: no request in context",
+        )));
+    };
+    // The context is read before the wait: after it, only what was taken along is at hand.
+    let cookies = host
+        .switch_session(&request, user)
+        .await
+        .inspect_err(|err| {
+            if let Ok(status) = http::StatusCode::from_u16(err.status) {
+                response.set_status(status);
+            }
+        })?;
+    for cookie in cookies {
+        response.append_header(http::header::SET_COOKIE, cookie);
     }
     Ok(())
 }
@@ -243,13 +260,13 @@ fn set_cookies(user: Option<&str>) -> Result<(), ActionError> {
 /// Signs in as a demo user.
 #[server(output = JsonResult)]
 pub async fn sign_in(user: String) -> Result<(), ActionError> {
-    set_cookies(Some(&user))
+    switch_session(Some(user)).await
 }
 
 /// Signs out.
 #[server(output = JsonResult)]
 pub async fn sign_out() -> Result<(), ActionError> {
-    set_cookies(None)
+    switch_session(None).await
 }
 
 /// Runs server function `S` for the UI. In the browser: one `POST` to its path with its
@@ -263,7 +280,8 @@ where
 {
     #[cfg(feature = "hydrate")]
     {
-        browser::call(S::PATH, &input).await
+        let text = post(S::PATH, encode(&input)?).await?;
+        decode(&text)
     }
     #[cfg(not(feature = "hydrate"))]
     {
@@ -271,22 +289,131 @@ where
     }
 }
 
+/// A server function the UI runs on a click (see [`call`]): dispatch it, and read whether it is
+/// running and how its last run went. Under every one is the same reactive action over the
+/// encoded request and the answer's text, whatever the function's types: its answer is decoded
+/// when read. (An `Action` per server function made the framework's action and future
+/// machinery once per type: ~1 KB of brotli wasm each.)
+pub struct UiAction<S> {
+    runs: Action<Encoded, Result<String, ActionError>>,
+    function: std::marker::PhantomData<fn() -> S>,
+}
+
+impl<S> Clone for UiAction<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for UiAction<S> {}
+
+/// A server function's path and its arguments, encoded as its request's body.
+#[derive(Clone)]
+struct Encoded {
+    path: &'static str,
+    body: Result<String, ActionError>,
+}
+
 /// An action that runs server function `S` (see [`call`]) when dispatched.
-pub fn action<S>() -> Action<S, Result<S::Output, ActionError>>
+pub fn action<S>() -> UiAction<S>
 where
-    S: leptos::server_fn::ServerFn<Error = ActionError> + Serialize + Clone + Send + Sync + 'static,
-    S::Output: DeserializeOwned + Send + Sync + 'static,
+    S: leptos::server_fn::ServerFn<Error = ActionError> + Serialize,
+    S::Output: DeserializeOwned,
 {
-    Action::new_local(|input: &S| call(input.clone()))
+    UiAction {
+        runs: runs(),
+        function: std::marker::PhantomData,
+    }
+}
+
+/// The one action type under every [`UiAction`].
+fn runs() -> Action<Encoded, Result<String, ActionError>> {
+    Action::new_local(|request: &Encoded| {
+        let Encoded { path, body } = request.clone();
+        async move { post(path, body?).await }
+    })
+}
+
+impl<S> UiAction<S>
+where
+    S: leptos::server_fn::ServerFn<Error = ActionError> + Serialize,
+    S::Output: DeserializeOwned,
+{
+    /// Runs the function with `input`.
+    pub fn dispatch(&self, input: S) {
+        let body = encode(&input);
+        self.runs.dispatch(Encoded {
+            path: S::PATH,
+            body,
+        });
+    }
+
+    /// How the last run went, once it is over (tracked).
+    pub fn value(&self) -> Option<Result<S::Output, ActionError>> {
+        self.runs
+            .value()
+            .get()
+            .map(|answer| answer.and_then(|text| decode(&text)))
+    }
+
+    /// Whether a run is under way (tracked).
+    pub fn pending(&self) -> Memo<bool> {
+        self.runs.pending()
+    }
+
+    /// Why the last run failed, if it did (tracked).
+    pub fn failure(&self) -> Option<String> {
+        refusal_of(self.runs)
+    }
+}
+
+fn refusal_of(runs: Action<Encoded, Result<String, ActionError>>) -> Option<String> {
+    runs.value().with(|v| {
+        v.as_ref()
+            .and_then(|r| r.as_ref().err())
+            .map(|e| e.reason.clone())
+    })
 }
 
 /// Why the action's last run failed, if it did (tracked).
-pub fn failure<I, O>(action: Action<I, Result<O, ActionError>>) -> Option<String>
+pub fn failure<S>(action: UiAction<S>) -> Option<String>
 where
-    I: Send + Sync + 'static,
-    O: Clone + Send + Sync + 'static,
+    S: leptos::server_fn::ServerFn<Error = ActionError> + Serialize,
+    S::Output: DeserializeOwned,
 {
-    action.value().get().and_then(|r| r.err()).map(|e| e.reason)
+    action.failure()
+}
+
+/// A server function's arguments as its request body (URL-encoded, as the framework sends
+/// them).
+fn encode<I: Serialize>(input: &I) -> Result<String, ActionError> {
+    #[cfg(feature = "hydrate")]
+    return serde_qs::to_string(input).map_err(|_| ActionError::new(400, UNREADABLE));
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = input;
+        Err(ActionError::new(500, SERVER_FAILED))
+    }
+}
+
+/// A success's answer, read as the function's output (one that does not read is the
+/// server's fault).
+fn decode<O: DeserializeOwned>(text: &str) -> Result<O, ActionError> {
+    serde_json::from_str(text).map_err(|_| ActionError::new(500, SERVER_FAILED))
+}
+
+/// Sends one server function's request: in the browser, the text of its success or its
+/// refusal. On the server, actions are never dispatched (islands run in the browser only).
+async fn post(path: &str, body: String) -> Result<String, ActionError> {
+    #[cfg(feature = "hydrate")]
+    {
+        browser::post(path, body).await
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (path, body);
+        Err(ActionError::new(500, SERVER_FAILED))
+    }
 }
 
 const UNREACHABLE: &str = "could not reach the server; check the connection and try again";
@@ -295,25 +422,14 @@ const SERVER_FAILED: &str = "something went wrong on the server; try again";
 
 #[cfg(feature = "hydrate")]
 mod browser {
-    use serde::{Serialize, de::DeserializeOwned};
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
     use web_sys::{Headers, RequestInit, Response};
 
-    use super::{ActionError, SERVER_FAILED, UNREACHABLE, UNREADABLE};
+    use super::{ActionError, SERVER_FAILED, UNREACHABLE};
 
-    /// Only this part depends on the types: encoding the arguments, decoding the answer.
-    pub async fn call<I: Serialize, O: DeserializeOwned>(
-        path: &str,
-        input: &I,
-    ) -> Result<O, ActionError> {
-        let body = serde_qs::to_string(input).map_err(|_| ActionError::new(400, UNREADABLE))?;
-        let (status, text) = post(path, body).await?;
-        serde_json::from_str(&text).map_err(|_| ActionError::new(status, SERVER_FAILED))
-    }
-
-    /// The answer's status and body when it is a success; its refusal otherwise.
-    async fn post(path: &str, body: String) -> Result<(u16, String), ActionError> {
+    /// The answer's body when it is a success; its refusal otherwise.
+    pub async fn post(path: &str, body: String) -> Result<String, ActionError> {
         let unreachable = |_| ActionError::new(0, UNREACHABLE);
         let headers = Headers::new().map_err(unreachable)?;
         let _ = headers.set("content-type", "application/x-www-form-urlencoded");
@@ -334,7 +450,7 @@ mod browser {
         };
         let text = text.as_string().unwrap_or_default();
         if (200..300).contains(&status) {
-            return Ok((status, text));
+            return Ok(text);
         }
         // `{"status": …, "error": …}` from the action, or `{"error": …}` from a middleware.
         let mut refusal = serde_json::from_str::<ActionError>(&text)

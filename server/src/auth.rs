@@ -1,6 +1,7 @@
-//! The demo session: `POST /api/session {"user":"alice"}` sets a signed, HttpOnly cookie with
-//! the user's name; `DELETE /api/session` clears it. Extractors [`CurrentUser`] (maybe signed
-//! in) and [`SignedIn`] (401 otherwise) read it back. Tokens never travel in URLs.
+//! The demo sign-in: `POST /api/session {"user":"alice"}` opens a session (`crate::sessions`:
+//! a server-side record, its id in a signed, HttpOnly cookie); `DELETE /api/session` ends it.
+//! Extractors [`CurrentUser`] (maybe signed in) and [`SignedIn`] (401 otherwise) read it back.
+//! Tokens never travel in URLs.
 //!
 //! Also [`connection_token`]: the id a stream's `hello` gives its client, signed for the
 //! user, so any instance can check an `X-Connection-Id` without asking the one that holds the
@@ -13,16 +14,17 @@
 use axum::{
     Json,
     extract::{FromRef, FromRequestParts, Request, State},
-    http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts},
+    http::{HeaderMap, Method, StatusCode, header, request::Parts},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
+use axum_extra::extract::cookie::Key;
 use serde::{Deserialize, Serialize};
 
 use crate::{
     AppState,
     error::{ApiError, ApiJson},
+    sessions::{Session, SessionError},
 };
 use leptos_live::hub::ConnectionId;
 
@@ -70,7 +72,17 @@ pub fn verify(key: &Key, text: &str, tag: &str) -> bool {
 /// The demo users one can sign in as.
 pub const DEMO_USERS: [&str; 3] = ["alice", "bob", "carol"];
 
-const SESSION_COOKIE: &str = "session";
+/// `user` if one can sign in as them, else the reason.
+pub fn demo_user(user: &str) -> Result<&str, String> {
+    if DEMO_USERS.contains(&user) {
+        Ok(user)
+    } else {
+        Err(format!(
+            "unknown demo user {user:?}; use one of {}",
+            DEMO_USERS.join(", ")
+        ))
+    }
+}
 
 impl FromRef<AppState> for Key {
     fn from_ref(state: &AppState) -> Self {
@@ -78,62 +90,40 @@ impl FromRef<AppState> for Key {
     }
 }
 
-/// The signed-in user, if any. A missing, tampered or unknown cookie is "anonymous".
-pub struct CurrentUser(pub Option<String>);
-
-impl FromRequestParts<AppState> for CurrentUser {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(Self(user_from_headers(&parts.headers, &state.session_key)))
+impl From<SessionError> for ApiError {
+    fn from(err: SessionError) -> Self {
+        match err {
+            SessionError::Store(_) => {
+                tracing::warn!(error = %err, "sessions unreadable");
+                ApiError::unavailable("sign-in cannot be checked right now; try again")
+            }
+            SessionError::Cookie => ApiError::internal(&err),
+        }
     }
 }
 
-/// The demo user named by a validly signed session cookie in `headers`.
-pub fn user_from_headers(headers: &HeaderMap, key: &Key) -> Option<String> {
-    let jar = SignedCookieJar::<Key>::from_headers(headers, key.clone());
-    jar.get(SESSION_COOKIE)
-        .map(|cookie| cookie.value().to_string())
-        .filter(|user| DEMO_USERS.contains(&user.as_str()))
+/// The request's session, if it has one that is still valid (see `crate::sessions`: looked
+/// up once per request). 503 when the sessions cannot be read.
+pub struct CurrentSession(pub Option<Session>);
+
+impl FromRequestParts<AppState> for CurrentSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(Self(state.sessions.resolve(parts).await?))
+    }
 }
 
-/// `Set-Cookie` values that sign `user` in (a signed, HttpOnly, SameSite=Lax cookie), or out
-/// for `None`. Unknown users are refused with a reason.
-pub fn session_cookies(state: &AppState, user: Option<&str>) -> Result<Vec<HeaderValue>, String> {
-    let jar = SignedCookieJar::<Key>::new(state.session_key.clone());
-    let jar = match user {
-        Some(user) if DEMO_USERS.contains(&user) => jar.add(
-            Cookie::build((SESSION_COOKIE, user.to_string()))
-                .path("/")
-                .http_only(true)
-                .same_site(SameSite::Lax)
-                .secure(state.config.secure_cookies)
-                .build(),
-        ),
-        Some(user) => {
-            return Err(format!(
-                "unknown demo user {user:?}; use one of {}",
-                DEMO_USERS.join(", ")
-            ));
-        }
-        None => {
-            // A removal needs no signature (and a fresh jar would not emit one).
-            let mut removal = Cookie::build((SESSION_COOKIE, "")).path("/").build();
-            removal.make_removal();
-            let value = HeaderValue::from_str(&removal.to_string()).map_err(|e| e.to_string())?;
-            return Ok(vec![value]);
-        }
-    };
-    let response = jar.into_response();
-    Ok(response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .cloned()
-        .collect())
+/// The signed-in user, if any. A missing, tampered, ended or expired session is "anonymous".
+pub struct CurrentUser(pub Option<String>);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let CurrentSession(session) = CurrentSession::from_request_parts(parts, state).await?;
+        Ok(Self(session.map(|s| s.user)))
+    }
 }
 
 /// A signed-in user; anonymous requests get 401.
@@ -143,9 +133,7 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state)
-            .await
-            .unwrap_or_else(|never| match never {});
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
         user.map(Self).ok_or_else(ApiError::unauthorized)
     }
 }
@@ -159,41 +147,38 @@ pub struct SignIn {
 
 /// Answer of the session endpoints.
 #[derive(Serialize)]
-pub struct Session {
+pub struct Who {
     pub user: Option<String>,
 }
 
-/// `POST /api/session`: signs in as a demo user.
+/// `POST /api/session`: signs in as a demo user, in a new session (the request's old one, if
+/// any, ends).
 pub async fn sign_in(
     State(state): State<AppState>,
+    CurrentSession(session): CurrentSession,
     ApiJson(body): ApiJson<SignIn>,
 ) -> Result<Response, ApiError> {
-    let cookies = session_cookies(&state, Some(&body.user)).map_err(ApiError::unprocessable)?;
-    Ok(with_cookies(
-        cookies,
-        Json(Session {
-            user: Some(body.user),
-        }),
-    ))
+    let user = demo_user(&body.user).map_err(ApiError::unprocessable)?;
+    let cookie = state.sessions.open(user, session.as_ref()).await?;
+    let who = Who {
+        user: Some(body.user.clone()),
+    };
+    Ok(([(header::SET_COOKIE, cookie)], Json(who)).into_response())
 }
 
-/// `DELETE /api/session`: signs out.
-pub async fn sign_out(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let cookies = session_cookies(&state, None).map_err(ApiError::unprocessable)?;
-    Ok(with_cookies(cookies, StatusCode::NO_CONTENT))
-}
-
-fn with_cookies(cookies: Vec<HeaderValue>, body: impl IntoResponse) -> Response {
-    let mut response = body.into_response();
-    for cookie in cookies {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
+/// `DELETE /api/session`: signs out: the session ends on every instance, whoever holds a copy
+/// of its cookie.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    CurrentSession(session): CurrentSession,
+) -> Result<Response, ApiError> {
+    let cookie = state.sessions.close(session.as_ref()).await?;
+    Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
 }
 
 /// `GET /api/session`: who is signed in.
-pub async fn whoami(CurrentUser(user): CurrentUser) -> Json<Session> {
-    Json(Session { user })
+pub async fn whoami(CurrentUser(user): CurrentUser) -> Json<Who> {
+    Json(Who { user })
 }
 
 /// Refuses state-changing requests from other sites, as modern frameworks do (Go 1.25's

@@ -3,10 +3,13 @@
 
 use std::sync::Arc;
 
-use app::actions::{ActionError, host::Host};
-use axum::http::{HeaderMap, HeaderValue};
+use app::actions::{
+    ActionError,
+    host::{Host, Pending},
+};
+use axum::http::{HeaderValue, request::Parts};
 
-use crate::{AppState, auth, error::ApiError};
+use crate::{AppState, auth, error::ApiError, sessions::Sessions};
 
 /// The UI's actions answer as the REST endpoints would: the same status and one-line reason
 /// (`ApiError`'s rules: causes only in the log).
@@ -24,11 +27,23 @@ impl AppHost {
 }
 
 impl Host for AppHost {
-    fn user(&self, headers: &HeaderMap) -> Option<String> {
-        auth::user_from_headers(headers, &self.0.session_key)
+    /// The session the pages' middleware looked up (`routes::resolve_session`).
+    fn user(&self, request: &Parts) -> Option<String> {
+        Sessions::resolved(request).map(|session| session.user.clone())
     }
 
-    fn session_cookies(&self, user: Option<&str>) -> Result<Vec<HeaderValue>, ActionError> {
-        auth::session_cookies(&self.0, user).map_err(|reason| ActionError::new(422, reason))
+    fn switch_session(&self, request: &Parts, user: Option<String>) -> Pending<Vec<HeaderValue>> {
+        let sessions = self.0.sessions.clone();
+        let session = Sessions::resolved(request).cloned();
+        Box::pin(async move {
+            let cookie = match user {
+                Some(user) => {
+                    let user = auth::demo_user(&user).map_err(|r| ActionError::new(422, r))?;
+                    sessions.open(user, session.as_ref()).await
+                }
+                None => sessions.close(session.as_ref()).await,
+            };
+            cookie.map(|cookie| vec![cookie]).map_err(refusal)
+        })
     }
 }

@@ -12,11 +12,13 @@
 //! - [`demo`]: the demo's channels, domain code, producers, endpoints (delete to remove it). <!-- demo -->
 //! - [`streams`]: the stream endpoints: the user and address, then the engine's subscription
 //!   and framing ([`leptos_live::sse`]).
-//! - [`api`]: the REST endpoints; [`auth`]: the demo session and the origin check;
+//! - [`api`]: the REST endpoints; [`auth`]: the demo sign-in and the origin check;
+//!   [`sessions`]: who a request is (a server-side record behind the cookie);
 //!   [`client`]: the client's address (behind trusted proxies) for per-address limits.
 //! - [`error`]: [`error::ApiError`], status + one-line reason for every refusal.
 //! - [`writes`]: each sender's write budget (429 beyond).
 //! - [`host`]: the server side of the UI's server functions.
+//! - [`headers`]: the headers on every response, and each page's Content-Security-Policy.
 //! - [`routes`]: [`app`], the whole router: API routes, Leptos pages, static files.
 //!
 //! Run it with `./x dev` (hot reload through `cargo leptos watch`).
@@ -31,8 +33,10 @@ pub mod config;
 pub mod demo; // demo
 pub mod error;
 pub mod feeds;
+pub mod headers;
 pub mod host;
 pub mod routes;
+pub mod sessions;
 pub mod state;
 pub mod streams;
 pub mod writes;

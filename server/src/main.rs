@@ -72,9 +72,17 @@ async fn main() -> ExitCode {
         }
     };
     let lease = feeds::spawn_all(&state);
+    let (sessions, sessions_file) = (state.sessions.clone(), state.config.sessions_file.clone());
     if let Err(err) = server::serve(listener, state).await {
         eprintln!("error: {err}");
         return ExitCode::FAILURE;
+    }
+    // Every request has ended: the sessions are as they will be.
+    if let Some(path) = sessions_file {
+        match sessions.save(&path) {
+            Ok(n) => tracing::info!(sessions = n, file = %path.display(), "sessions saved"),
+            Err(err) => tracing::warn!(error = %err, file = %path.display(), "sessions not saved"),
+        }
     }
     // Returning would end the runtime and cut off the lease's release: let it finish (it is
     // one Redis call; a Redis that does not answer cannot hold the exit for long).

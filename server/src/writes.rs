@@ -22,7 +22,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{AppState, auth, client, cluster::Shared, error::ApiError};
+use crate::{AppState, client, cluster::Shared, error::ApiError};
 
 /// Buckets kept before full ones are forgotten (a full bucket is the same as none).
 const KEPT: usize = 10_000;
@@ -131,25 +131,31 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
     ) {
         return next.run(request).await;
     }
-    let headers = request.headers();
-    let sender = match auth::user_from_headers(headers, &state.session_key) {
-        Some(user) => format!("user:{user}"),
+    let (mut parts, body) = request.into_parts();
+    // The handler finds the session already looked up. If the sessions cannot be read, the
+    // write is budgeted by address (and its handler answers 503).
+    let session = state.sessions.resolve(&mut parts).await.ok().flatten();
+    let sender = match session {
+        Some(session) => format!("user:{}", session.user),
         None => {
-            let peer = request
-                .extensions()
+            let peer = parts
+                .extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|ConnectInfo(addr)| addr.ip());
             match peer {
                 Some(peer) => {
-                    let addr = client::client_addr(peer, headers, &state.config.trusted_proxies);
-                    format!("addr:{addr}")
+                    let trusted = &state.config.trusted_proxies;
+                    format!(
+                        "addr:{}",
+                        client::client_addr(peer, &parts.headers, trusted)
+                    )
                 }
                 None => "addr:unknown".to_string(),
             }
         }
     };
     match state.writes.take(&sender).await {
-        Ok(()) => next.run(request).await,
+        Ok(()) => next.run(Request::from_parts(parts, body)).await,
         Err(wait) => {
             let secs = wait.as_secs_f64().ceil().max(1.0) as u32;
             let rate = &state.config;

@@ -88,12 +88,17 @@ fn dev() -> Result {
     watch
         .args(["leptos", "watch", "--hot-reload"])
         .current_dir(root());
-    // Each edit restarts the server; with a random key per start it would sign you out.
+    // Each edit restarts the server; with a random key per start, or with its sessions kept
+    // only in the process, it would sign you out.
     if env::var_os("SESSION_KEY").is_none() {
         let path = root().join(DEV_SESSION_KEY);
         watch.env("SESSION_KEY", dev_session_key(&path)?);
+        if env::var_os("SESSIONS_FILE").is_none() {
+            watch.env("SESSIONS_FILE", root().join(DEV_SESSIONS));
+        }
         step(&format!(
-            "signed sessions survive restarts: SESSION_KEY from {DEV_SESSION_KEY} (dev only)"
+            "sessions survive restarts: SESSION_KEY from {DEV_SESSION_KEY}, sessions in \
+             {DEV_SESSIONS} (dev only)"
         ));
     }
     step("cargo leptos watch --hot-reload (http://127.0.0.1:3000, Ctrl-C to stop)");
@@ -105,6 +110,9 @@ fn dev() -> Result {
 /// Where `./x dev` keeps its session key: under `target/`, so never in git, and only `./x dev`
 /// reads it (a deployment sets its own `SESSION_KEY`, or gets a random one per start).
 const DEV_SESSION_KEY: &str = "target/dev-session-key";
+
+/// Where `./x dev`'s server leaves its sessions when an edit restarts it (`SESSIONS_FILE`).
+const DEV_SESSIONS: &str = "target/dev-sessions";
 
 /// The key in `path` (128 hex digits), made from `/dev/urandom` the first time.
 fn dev_session_key(path: &Path) -> Result<String> {

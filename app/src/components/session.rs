@@ -12,9 +12,7 @@ pub fn SessionPanel(user: Option<String>, on_change: Callback<()>) -> impl IntoV
     let sign_in = action::<SignIn>();
     let sign_out = action::<SignOut>();
     Effect::new(move |_| {
-        if matches!(sign_in.value().get(), Some(Ok(())))
-            || matches!(sign_out.value().get(), Some(Ok(())))
-        {
+        if matches!(sign_in.value(), Some(Ok(()))) || matches!(sign_out.value(), Some(Ok(()))) {
             on_change.run(());
         }
     });

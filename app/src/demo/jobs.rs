@@ -15,7 +15,7 @@ use crate::{
 #[component]
 pub fn JobDemo() -> impl IntoView {
     let start = action::<StartJob>();
-    let job = move || start.value().get().and_then(|r| r.ok());
+    let job = move || start.value().and_then(|r| r.ok());
     let failed = move || failure(start);
     view! {
         <section class="card job" data-testid="job">
@@ -55,7 +55,8 @@ fn JobProgress(job: JobStarted) -> impl IntoView {
                 aria-valuemin="0"
                 aria-valuemax="100"
                 aria-valuenow=percent
-                style=move || format!("width: {}%", percent())
+                // Through the CSS object model: the page's policy refuses `style` attributes.
+                style:width=move || format!("{}%", percent())
             ></div>
         </div>
         <p class="muted">

@@ -97,7 +97,7 @@ pub fn SendNotificationForm() -> impl IntoView {
     let title = RwSignal::new(String::new());
     let body = RwSignal::new(String::new());
     let failed = move || failure(send);
-    let sent = move || matches!(send.value().get(), Some(Ok(_)));
+    let sent = move || matches!(send.value(), Some(Ok(_)));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         send.dispatch(SendNotification {

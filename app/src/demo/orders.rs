@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::components::Failure;
 use crate::{
-    actions::{ActionError, action, failure},
+    actions::{UiAction, action, failure},
     components::fixed,
     demo::{
         actions::{PlaceOrder, SetOrderStatus},
@@ -66,11 +66,7 @@ pub fn OrderTable(
 }
 
 #[component]
-fn OrderRow(
-    order: Order,
-    mine: bool,
-    set_status: Action<SetOrderStatus, Result<Order, ActionError>>,
-) -> impl IntoView {
+fn OrderRow(order: Order, mine: bool, set_status: UiAction<SetOrderStatus>) -> impl IntoView {
     let id = order.id;
     let status = order.status.as_str();
     let open = order.status == OrderStatus::Open;
@@ -136,7 +132,7 @@ pub fn OrderForm(on_placed: Callback<Order>) -> impl IntoView {
     let key = RwSignal::new(new_key());
 
     Effect::new(move |_| {
-        if let Some(Ok(order)) = place.value().get() {
+        if let Some(Ok(order)) = place.value() {
             key.set(new_key());
             on_placed.run(order);
         }

@@ -20,7 +20,7 @@ use axum_extra::extract::cookie::Key;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use leptos::config::{LeptosOptions, get_configuration};
 
-use crate::client::TrustedProxies;
+use crate::{client::TrustedProxies, sessions::SessionLimits};
 use leptos_live::hub::{Limits, StreamLimits};
 
 /// Everything the server reads at start-up.
@@ -54,9 +54,16 @@ pub struct Config {
     /// Bearer token for the operator's endpoints; `None`: they answer 404.
     pub ops_token: Option<String>,
     pub session_key: Key,
+    /// How long sessions live, and how many this process keeps (see `crate::sessions`).
+    pub sessions: SessionLimits,
+    /// Where this process keeps its sessions across restarts (`SESSIONS_FILE`).
+    pub sessions_file: Option<std::path::PathBuf>,
     pub secure_cookies: bool,
     pub cors_origins: Vec<String>,
     pub build_id: String,
+    /// Under `cargo leptos watch` (`LEPTOS_WATCH` set): the port of its reload socket, which
+    /// the page's policy must let it reach (`crate::headers`).
+    pub dev_reload_port: Option<u32>,
     /// Benchmark channels `bench` and `bench/:id` plus their publish route (see `feeds::bench`).
     pub bench: bool,
     /// `REDIS_URL`: share the hub and the domain state with other instances through Redis;
@@ -155,6 +162,8 @@ impl Config {
             }
             None => Key::generate(),
         };
+        let dev_reload_port = std::env::var_os("LEPTOS_WATCH")
+            .map(|_| leptos.reload_external_port.unwrap_or(leptos.reload_port));
         Ok(Self {
             leptos,
             heartbeat: ms(settings.heartbeat_ms),
@@ -179,12 +188,19 @@ impl Config {
             render_timeout: ms(settings.render_timeout_ms),
             ops_token: settings.ops_token,
             session_key,
+            sessions: SessionLimits {
+                idle: Duration::from_secs(settings.session_idle_secs),
+                lifetime: Duration::from_secs(settings.session_max_secs),
+                kept: size(settings.max_sessions),
+            },
+            sessions_file: settings.sessions_file.filter(|p| !p.as_os_str().is_empty()),
             secure_cookies: settings.cookie_secure,
             cors_origins: settings.cors_origins.0,
             build_id: settings
                 .build_id
                 .filter(|id| !id.trim().is_empty())
                 .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
+            dev_reload_port,
             bench: settings.bench,
             redis,
             demo: settings.demo.into(), // demo
@@ -213,9 +229,16 @@ impl Config {
             render_timeout: Duration::from_secs(10),
             ops_token: None,
             session_key: Key::generate(),
+            sessions: SessionLimits {
+                idle: Duration::from_secs(86_400),
+                lifetime: Duration::from_secs(7 * 86_400),
+                kept: 100_000,
+            },
+            sessions_file: None,
             secure_cookies: false,
             cors_origins: Vec::new(),
             build_id: "test".into(),
+            dev_reload_port: None,
             bench: false,
             redis: None,
             demo: crate::demo::config::DemoConfig::for_tests(), // demo

@@ -23,7 +23,7 @@ use crate::client::TrustedProxies;
 )]
 pub struct Settings {
     /// Heartbeat comment interval on idle streams.
-    #[arg(long, env = "HEARTBEAT_MS", default_value = "15000", value_parser = at_least_one)]
+    #[arg(long, env = "HEARTBEAT_MS", default_value = "15000", value_parser = millis)]
     pub heartbeat_ms: u64,
     /// Open streams in all (503 beyond) [default: the open-file limit less a tenth, at least 256
     /// descriptors kept for everything else].
@@ -53,27 +53,42 @@ pub struct Settings {
     #[arg(long, env = "WRITES_PER_SECOND", default_value = "3", value_parser = at_least_one)]
     pub writes_per_second: u64,
     /// How long a client may take to send its request headers; then the connection is closed.
-    #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value = "10000", value_parser = at_least_one)]
+    #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value = "10000", value_parser = millis)]
     pub header_read_timeout_ms: u64,
     /// How long a client may take to send a request body once its headers are in (408 beyond).
-    #[arg(long, env = "BODY_READ_TIMEOUT_MS", default_value = "10000", value_parser = at_least_one)]
+    #[arg(long, env = "BODY_READ_TIMEOUT_MS", default_value = "10000", value_parser = millis)]
     pub body_read_timeout_ms: u64,
     /// Proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client.
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "", value_parser = trusted_proxies)]
     pub trusted_proxies: TrustedProxies,
     /// A channel with no subscriber and no event for this many seconds is dropped (with Redis:
     /// also how long its keys outlive it).
-    #[arg(long, env = "CHANNEL_IDLE_SECS", default_value = "300", value_parser = at_least_one)]
+    #[arg(long, env = "CHANNEL_IDLE_SECS", default_value = "300", value_parser = seconds)]
     pub channel_idle_secs: u64,
+    /// A session unused this long ends: its cookie no longer signs anyone in, on any instance.
+    #[arg(long, env = "SESSION_IDLE_SECS", default_value = "86400", value_parser = seconds)]
+    pub session_idle_secs: u64,
+    /// A session ends this long after its sign-in, used or not.
+    #[arg(long, env = "SESSION_MAX_SECS", default_value = "604800", value_parser = seconds)]
+    pub session_max_secs: u64,
+    /// Sessions kept in this process (without REDIS_URL: Redis expires each by itself); past
+    /// it, signing in ends the sessions unused longest.
+    #[arg(long, env = "MAX_SESSIONS", default_value = "100000", value_parser = at_least_one)]
+    pub max_sessions: u64,
+    /// Without REDIS_URL: a file where this process leaves its sessions when it stops and
+    /// finds them when it starts, so a restart signs nobody out [default: unset, a restart
+    /// ends every session]. It holds session ids: the server writes it for its own user only.
+    #[arg(long, env = "SESSIONS_FILE")]
+    pub sessions_file: Option<std::path::PathBuf>,
     /// After a signal, /readyz answers 503 for this long before streams end.
-    #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value = "0", value_parser = whole)]
+    #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value = "0", value_parser = millis_or_none)]
     pub shutdown_grace_ms: u64,
     /// Then open connections get this long to finish before the process exits.
-    #[arg(long, env = "SHUTDOWN_DRAIN_MS", default_value = "3000", value_parser = at_least_one)]
+    #[arg(long, env = "SHUTDOWN_DRAIN_MS", default_value = "3000", value_parser = millis)]
     pub shutdown_drain_ms: u64,
     /// The longest a page render or a server function may take before it is answered 503 (a
     /// render that never finishes must not hold its connection forever).
-    #[arg(long, env = "RENDER_TIMEOUT_MS", default_value = "10000", value_parser = at_least_one)]
+    #[arg(long, env = "RENDER_TIMEOUT_MS", default_value = "10000", value_parser = millis)]
     pub render_timeout_ms: u64,
     /// Bearer token (at least 16 characters) for the operator's GET /api/ops/channels [default:
     /// unset, the endpoint answers 404].
@@ -113,10 +128,34 @@ pub struct Settings {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Origins(pub Vec<String>);
 
-pub(crate) fn whole(text: &str) -> Result<u64, String> {
-    text.trim()
-        .parse()
-        .map_err(|_| "expected a whole number".into())
+/// The longest any `_MS` setting may be: a day. Anything longer is a typo (or seconds where
+/// milliseconds were meant), and would push timers past what tokio can schedule.
+const MAX_MS: u64 = 86_400_000;
+/// The longest any `_SECS` setting may be: a year.
+const MAX_SECS: u64 = 31_536_000;
+
+/// A whole number of milliseconds from 1 to a day.
+pub(crate) fn millis(text: &str) -> Result<u64, String> {
+    in_range(text, 1, MAX_MS, "milliseconds")
+}
+
+/// A whole number of milliseconds from 0 (none) to a day.
+pub(crate) fn millis_or_none(text: &str) -> Result<u64, String> {
+    in_range(text, 0, MAX_MS, "milliseconds")
+}
+
+/// A whole number of seconds from 1 to a year.
+pub(crate) fn seconds(text: &str) -> Result<u64, String> {
+    in_range(text, 1, MAX_SECS, "seconds")
+}
+
+fn in_range(text: &str, low: u64, high: u64, unit: &str) -> Result<u64, String> {
+    match text.trim().parse() {
+        Ok(n) if (low..=high).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected a whole number of {unit} from {low} to {high}"
+        )),
+    }
 }
 
 pub(crate) fn at_least_one(text: &str) -> Result<u64, String> {

@@ -25,6 +25,9 @@ fn defaults_apply() {
     assert_eq!(config.ops_token, None);
     assert!(!config.secure_cookies);
     assert!(config.cors_origins.is_empty());
+    assert_eq!(config.sessions.idle, Duration::from_secs(86_400));
+    assert_eq!(config.sessions.lifetime, Duration::from_secs(7 * 86_400));
+    assert_eq!(config.sessions.kept, 100_000);
 }
 
 /// Set values are used as given.
@@ -40,8 +43,14 @@ fn values_are_read() {
         ("SESSION_KEY", &key),
         ("COOKIE_SECURE", "true"),
         ("CORS_ORIGINS", "https://a.example, http://b.example:8080"),
+        ("SESSION_IDLE_SECS", "600"),
+        ("SESSION_MAX_SECS", "3600"),
+        ("MAX_SESSIONS", "5"),
     ]))
     .unwrap();
+    assert_eq!(config.sessions.idle, Duration::from_secs(600));
+    assert_eq!(config.sessions.lifetime, Duration::from_secs(3600));
+    assert_eq!(config.sessions.kept, 5);
     assert_eq!(config.heartbeat, Duration::from_secs(1));
     assert_eq!(config.limits.streams.per_user, 3);
     assert_eq!(config.limits.streams.total, 50);
@@ -73,6 +82,14 @@ fn bad_values_name_the_variable() {
         ("SHUTDOWN_DRAIN_MS", "0"),
         ("RENDER_TIMEOUT_MS", "0"),
         ("OPS_TOKEN", "short"),
+        // Past a day: a typo, and past what a timer can hold (u64::MAX here once slipped in).
+        ("HEARTBEAT_MS", "18446744073709551615"),
+        ("HEADER_READ_TIMEOUT_MS", "86400001"),
+        ("SHUTDOWN_GRACE_MS", "86400001"),
+        ("CHANNEL_IDLE_SECS", "31536001"),
+        ("SESSION_IDLE_SECS", "0"),
+        ("SESSION_MAX_SECS", "99999999999"),
+        ("MAX_SESSIONS", "0"),
     ] {
         let err = Config::from_lookup(lookup(&[(name, bad)])).err().unwrap();
         let text = err.to_string();
@@ -90,7 +107,7 @@ fn a_refusal_says_what_is_accepted() {
         .unwrap();
     assert!(
         err.to_string()
-            .ends_with("expected a whole number, at least 1"),
+            .ends_with("expected a whole number of milliseconds from 1 to 86400000"),
         "{err}"
     );
 }

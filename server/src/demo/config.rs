@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::config::settings::{at_least_one, whole};
+use crate::config::settings::{at_least_one, millis, millis_or_none};
 
 use super::orders::OrderLimits;
 
@@ -13,13 +13,13 @@ use super::orders::OrderLimits;
 #[command(next_help_heading = "The demo's settings")]
 pub struct Settings {
     /// How often the price simulator ticks.
-    #[arg(long, env = "PRICE_INTERVAL_MS", default_value = "500", value_parser = at_least_one)]
+    #[arg(long, env = "PRICE_INTERVAL_MS", default_value = "500", value_parser = millis)]
     pub price_interval_ms: u64,
     /// Time between two progress steps of a demo job.
-    #[arg(long, env = "JOB_STEP_MS", default_value = "150", value_parser = at_least_one)]
+    #[arg(long, env = "JOB_STEP_MS", default_value = "150", value_parser = millis)]
     pub job_step_ms: u64,
     /// Simulated order activity every so often; 0 turns it off.
-    #[arg(long, env = "ORDER_SIMULATOR_MS", default_value = "3000", value_parser = whole)]
+    #[arg(long, env = "ORDER_SIMULATOR_MS", default_value = "3000", value_parser = millis_or_none)]
     pub order_simulator_ms: u64,
     /// Running demo jobs per user (429 beyond).
     #[arg(long, env = "MAX_JOBS_PER_USER", default_value = "3", value_parser = at_least_one)]

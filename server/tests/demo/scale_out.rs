@@ -99,9 +99,10 @@ async fn a_cursor_from_one_instance_resumes_on_the_other() {
     assert_eq!(receive(&mut by_query, 1).await.0, vec![7]);
 }
 
-/// Redis drops the pub/sub connections (`CLIENT KILL TYPE pubsub`) and the events go out at
-/// once, well inside the 50 ms before an instance relinks, so none arrives by pub/sub. B
-/// relinks and reads the missed events from the stream: all of them, in order, no resync.
+/// Redis drops the pub/sub connections (`CLIENT KILL TYPE pubsub`) and refuses new ones (an
+/// ACL without `PSUBSCRIBE`) while five events go out, so none of them can arrive by pub/sub.
+/// Once B may subscribe again it relinks and reads the missed events from the stream: all of
+/// them, in order, no resync.
 #[tokio::test]
 async fn a_lost_pubsub_link_is_recovered_from_the_stream() {
     let redis = RedisServer::start().await;
@@ -111,10 +112,17 @@ async fn a_lost_pubsub_link_is_recovered_from_the_stream() {
     publish(&a, 1).await;
     assert_eq!(receive(&mut stream, 1).await.0, vec![1]);
 
+    redis
+        .command(&["ACL", "SETUSER", "default", "-psubscribe"])
+        .await;
     redis.command(&["CLIENT", "KILL", "TYPE", "pubsub"]).await;
     for id in 2..=6 {
         publish(&a, id).await;
     }
+    common::assert_quiet(&mut stream.events, Duration::from_millis(300)).await;
+    redis
+        .command(&["ACL", "SETUSER", "default", "+psubscribe"])
+        .await;
     let (ids, _) = receive(&mut stream, 5).await;
     assert_eq!(ids, vec![2, 3, 4, 5, 6]);
     publish(&a, 7).await;
@@ -124,6 +132,7 @@ async fn a_lost_pubsub_link_is_recovered_from_the_stream() {
 
 /// FLUSHALL: the next script finds no epoch and makes a new one. Open streams end; a client
 /// resuming with its old cursor gets `resync`, never the new ids read as if they followed.
+/// Sessions were data too: they are gone, and their cookies sign nobody in.
 #[tokio::test]
 async fn a_redis_that_lost_its_data_means_resync() {
     let redis = RedisServer::start().await;
@@ -142,6 +151,10 @@ async fn a_redis_that_lost_its_data_means_resync() {
     until_end(&mut stream.events).await;
     assert_ne!(b.state.hub.epoch(), old, "B moved to it as well");
 
+    // The sessions were in the lost data too: alice's cookie names nobody now.
+    let anonymous = alice.get(b.url(STREAM)).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let alice = signed_in(&b, "alice").await;
     let mut resumed = open(&b, &alice, STREAM, Some(&cursor)).await;
     let first = next_event(&mut resumed.events).await;
     assert_eq!(first.event, "resync", "{first:?}");
@@ -181,8 +194,10 @@ async fn a_redis_outage_is_ridden_out() {
     redis.restart().await;
     wait_for_status(&a, "/readyz", StatusCode::OK).await;
     wait_for_status(&b, "/readyz", StatusCode::OK).await;
-    // The Redis came back empty: B's open stream ends; its cursor now resyncs.
+    // The Redis came back empty: B's open stream ends; its cursor now resyncs. (Its sessions
+    // are gone with the rest: alice signs in again.)
     until_end(&mut stream.events).await;
+    let alice = signed_in(&a, "alice").await;
     let mut resumed = open(&b, &alice, STREAM, Some(&cursor)).await;
     assert_eq!(next_event(&mut resumed.events).await.event, "resync");
     publish(&a, 2).await;

@@ -11,11 +11,13 @@
 //!   [`feeds::Ticks`] for producers that run on the leading instance.
 //! - [`streams`]: the stream endpoints: the user and address, then the engine's subscription
 //!   and framing ([`leptos_live::sse`]).
-//! - [`api`]: the REST endpoints; [`auth`]: the demo session and the origin check;
+//! - [`api`]: the REST endpoints; [`auth`]: the demo sign-in and the origin check;
+//!   [`sessions`]: who a request is (a server-side record behind the cookie);
 //!   [`client`]: the client's address (behind trusted proxies) for per-address limits.
 //! - [`error`]: [`error::ApiError`], status + one-line reason for every refusal.
 //! - [`writes`]: each sender's write budget (429 beyond).
 //! - [`host`]: the server side of the UI's server functions.
+//! - [`headers`]: the headers on every response, and each page's Content-Security-Policy.
 //! - [`routes`]: [`app`], the whole router: API routes, Leptos pages, static files.
 //!
 //! Run it with `./x dev` (hot reload through `cargo leptos watch`).
@@ -29,8 +31,10 @@ pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod feeds;
+pub mod headers;
 pub mod host;
 pub mod routes;
+pub mod sessions;
 pub mod state;
 pub mod streams;
 pub mod writes;

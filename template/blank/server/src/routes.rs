@@ -17,10 +17,10 @@ use axum::{
     routing::{get, post},
 };
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use tower_http::cors::CorsLayer;
 
-use crate::{AppState, api, auth, error::ApiError, feeds, host::AppHost, streams, writes};
+use crate::{AppState, api, auth, error::ApiError, feeds, headers, host::AppHost, streams, writes};
 
 /// Builds the router for `state`.
 pub fn app(state: AppState) -> Router {
@@ -51,6 +51,7 @@ pub fn app(state: AppState) -> Router {
             &state,
             pages,
             move || {
+                headers::provide_nonce();
                 provide_context(host.clone());
                 // Server functions reach live collections through the hub.
                 provide_context(hub.clone());
@@ -60,12 +61,16 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             render_deadline,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            resolve_session,
         ));
     let mut router = Router::new()
         .merge(api)
         .merge(pages)
         .fallback(
-            file_and_error_handler::<AppState, _>(shell)
+            file_and_error_handler_with_context::<AppState, _>(headers::provide_nonce, shell)
                 .layer(middleware::map_response(vary_by_encoding)),
         )
         // Layers run outside in: the origin check first (a cross-site write is refused before
@@ -82,38 +87,21 @@ pub fn app(state: AppState) -> Router {
     }
     // Outermost: refusals from the layers above carry the headers too.
     router
-        .layer(middleware::map_response(security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            headers::security,
+        ))
         .with_state(state)
 }
 
-/// On every response: no MIME sniffing, no framing by any site (old browsers read
-/// `X-Frame-Options`, new ones the policy), no referrer sent off this origin. Pages show who
-/// is signed in, so no cache may store them.
-async fn security_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("frame-ancestors 'none'"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    let page = headers
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    if page {
-        headers.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("private, no-store"),
-        );
+/// Pages and server functions find the request's session already looked up: the UI's code
+/// asks for it without waiting (`Host::user`). 503 when the sessions cannot be read.
+async fn resolve_session(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    if let Err(err) = state.sessions.resolve(&mut parts).await {
+        return ApiError::from(err).into_response();
     }
-    response
+    next.run(Request::from_parts(parts, body)).await
 }
 
 /// Page renders and server functions answer within `RENDER_TIMEOUT_MS` or get 503: a render

@@ -11,6 +11,7 @@ use crate::{
     Config,
     cluster::{Cluster, Shared},
     feeds,
+    sessions::Sessions,
     writes::WriteRate,
 };
 use leptos_live::hub::{Backend, BackendError, Hub, memory::Memory, redis::Redis};
@@ -25,8 +26,10 @@ pub struct AppState {
     pub cluster: Arc<Cluster>,
     /// Start-up configuration.
     pub config: Arc<Config>,
-    /// Signs the session cookie.
+    /// Signs the session cookie, connection ids and job ids.
     pub session_key: Key,
+    /// Who is signed in (see `crate::sessions`).
+    pub sessions: Arc<Sessions>,
     /// Each sender's write budget (see `crate::writes`).
     pub writes: Arc<WriteRate>,
     /// Cancelled when a shutdown signal arrives: from then on `/readyz` says 503 and new
@@ -64,10 +67,25 @@ impl AppState {
         }
         let hub = Arc::new(Hub::new(registry, backend, config.limits));
         let writes = WriteRate::new(config.write_burst, config.writes_per_second, store.clone());
+        let sessions = Sessions::new(
+            config.sessions,
+            store.clone(),
+            config.session_key.clone(),
+            config.secure_cookies,
+        );
+        if let Some(path) = config.sessions_file.as_deref().filter(|_| store.is_none()) {
+            match sessions.load(path) {
+                Ok(n) => tracing::info!(sessions = n, file = %path.display(), "sessions restored"),
+                Err(err) => {
+                    tracing::warn!(error = %err, file = %path.display(), "sessions not restored")
+                }
+            }
+        }
         Ok(Self {
             hub,
             cluster: Arc::new(cluster),
             session_key: config.session_key.clone(),
+            sessions: Arc::new(sessions),
             writes: Arc::new(writes),
             config: Arc::new(config),
             stopping,
