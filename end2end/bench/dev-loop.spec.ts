@@ -256,6 +256,8 @@ test('edit to browser', async ({ page }) => {
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_RELOAD_PORT: String(await freePort()),
       SESSION_KEY: 'b'.repeat(128),
+      // As ./x dev: sessions kept across the restarts an edit makes.
+      SESSIONS_FILE: path.join(ROOT, 'target/bench/dev-loop-sessions'),
       ORDER_SIMULATOR_MS: '0',
     },
   });

@@ -9,38 +9,55 @@ import {
   type Page,
 } from '@playwright/test';
 
-export const test = base.extend<{ problems: string[]; allowNetworkErrors: boolean }>({
+// Every page reports each Content-Security-Policy violation as a console error (the browser's
+// own message may not say which document it came from), so a policy that refuses something a
+// page needs fails the test that saw it.
+const reportViolations = () =>
+  document.addEventListener('securitypolicyviolation', (e) =>
+    console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`),
+  );
+
+export const test = base.extend<{
+  problems: string[];
+  allowNetworkErrors: boolean;
+  allowCspViolations: boolean;
+}>({
   baseURL: async ({}, use) => {
     await use(process.env.BASE_URL);
   },
   // Tests that take the server down expect the browser to log refused connections.
   allowNetworkErrors: [false, { option: true }],
+  // Only the test that checks the policy refuses an injected script expects violations.
+  allowCspViolations: [false, { option: true }],
   // Every page error or console error fails the test that caused it: on the fixture page, on
   // every other page of its context (more tabs), and on every page of any context or page the
   // test opens from the browser (another user).
   problems: [
-    async ({ page, context, browser, allowNetworkErrors }, use) => {
+    async ({ page, context, browser, allowNetworkErrors, allowCspViolations }, use) => {
       const problems: string[] = [];
       const watch = (watched: Page) => {
         const which = () => (watched === page ? '' : ` (${watched.url()})`);
         watched.on('pageerror', (err) => problems.push(`page error${which()}: ${err.message}`));
         watched.on('console', (msg) => {
           const network = /Failed to load resource|net::ERR_/.test(msg.text());
-          if (msg.type() === 'error' && !(allowNetworkErrors && network)) {
+          const policy = /^CSP violation|Content Security Policy/.test(msg.text());
+          if (msg.type() === 'error' && !(allowNetworkErrors && network) && !(allowCspViolations && policy)) {
             problems.push(`console error${which()}: ${msg.text()}`);
           }
         });
       };
-      const watchAll = (watchedContext: BrowserContext) => {
+      const watchAll = async (watchedContext: BrowserContext) => {
+        await watchedContext.addInitScript(reportViolations);
         watchedContext.pages().forEach(watch);
         watchedContext.on('page', watch);
       };
+      await context.addInitScript(reportViolations);
       watch(page);
       context.on('page', watch);
       const newContext = browser.newContext;
       browser.newContext = async (...args: Parameters<Browser['newContext']>) => {
         const created = await newContext.apply(browser, args);
-        watchAll(created);
+        await watchAll(created);
         return created;
       };
       await use(problems);

@@ -42,6 +42,38 @@ test('the streams page shows live stats from the same hooks', async ({ page }) =
   await expect(clock).not.toHaveText(first!, { timeout: 5_000 });
 });
 
+// The page's Content-Security-Policy lets its own scripts run (the hydration script with the
+// response's nonce, the module and wasm from this origin: the page goes live) and nothing
+// injected: neither a <script> added to the document nor an inline handler runs, and each is
+// reported. (Every other test fails on any violation: support/fixtures.ts.)
+test.describe('the page policy', () => {
+  test.use({ allowCspViolations: true });
+
+  test('runs the page\'s own scripts and refuses injected ones', async ({ page }) => {
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (m.text().startsWith('CSP violation')) violations.push(m.text());
+    });
+    await page.goto('/streams');
+    await expect(page.getByTestId('status')).toHaveText('live');
+    const ran = await page.evaluate(async () => {
+      const script = document.createElement('script');
+      script.textContent = 'window.injected = true';
+      document.body.append(script);
+      const button = document.createElement('button');
+      button.setAttribute('onclick', 'window.clicked = true');
+      document.body.append(button);
+      button.click();
+      await new Promise((done) => setTimeout(done, 100));
+      const w = window as unknown as { injected?: boolean; clicked?: boolean };
+      return [w.injected === true, w.clicked === true];
+    });
+    expect(ran).toEqual([false, false]);
+    await expect.poll(() => violations.length).toBeGreaterThanOrEqual(2);
+    expect(violations.every((v) => v.includes('script-src'))).toBe(true);
+  });
+});
+
 // The release build precompresses its assets (`--precompress`): the page's wasm arrives
 // compressed, and as brotli within the budget the README states ("Keeping the wasm small").
 test('the wasm arrives compressed, and is at most 200 KiB as brotli', async ({ page, request }) => {

@@ -2,10 +2,11 @@
 // reconnect, and reloading on a new deploy. Each test runs its own server so it can restart it.
 import { test, expect, signIn } from '../../support/fixtures';
 import { startServer, type Server } from '../../support/server';
+import { startRedis } from '../../support/cluster';
 
 test.use({ allowNetworkErrors: true });
 
-// Sessions must survive the restart, like a deployment with a configured key.
+// Signed cookies must survive the restart, like a deployment with a configured key.
 const SESSION_KEY = 'ab'.repeat(64);
 let server: Server;
 
@@ -24,25 +25,54 @@ async function restart(env: Record<string, string> = {}) {
   server = await startServer({ port, env: { SESSION_KEY, BUILD_ID: 'v1', ORDER_SIMULATOR_MS: '0', ...env } });
 }
 
-test('after a server restart the badge goes reconnecting then live, and no order is missing', async ({ page }) => {
-  await signIn(page, 'alice', server.url);
-  await server.stop();
-  await expect(page.getByTestId('status')).toContainText('reconnecting');
-
-  const port = server.port;
-  server = await startServer({ port, env: { SESSION_KEY, BUILD_ID: 'v1', ORDER_SIMULATOR_MS: '0' } });
-  // Published while the page is still waiting to reconnect.
-  const ids: number[] = [];
-  for (const price of [10.5, 11.5, 12.5]) {
-    const response = await page.request.post(`${server.url}/api/orders`, {
-      data: { symbol: 'ACME', side: 'buy', quantity: 1, price },
+// A deployment whose state outlives its process (Redis: history, sessions, the order book):
+// after a restart the page reconnects with its Last-Event-ID and resumes exactly there. The
+// orders placed meanwhile arrive as events, with no resync and no snapshot fetched again.
+test('after a server restart the page resumes where it was: no order missing, no resync', async ({ page }) => {
+  const redis = await startRedis();
+  const env = {
+    SESSION_KEY,
+    BUILD_ID: 'v1',
+    ORDER_SIMULATOR_MS: '0',
+    REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+  };
+  const own = await startServer({ env });
+  try {
+    await signIn(page, 'alice', own.url);
+    const refetched: string[] = [];
+    const resumedFrom: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/api/live_snapshot')) refetched.push(r.url());
+      if (r.url().includes('/api/stream?')) {
+        resumedFrom.push(new URL(r.url()).searchParams.get('last_event_id') ?? '');
+      }
     });
-    expect(response.status()).toBe(201);
-    ids.push((await response.json()).id);
-  }
-  await expect(page.getByTestId('status')).toHaveText('live', { timeout: 20_000 });
-  for (const id of ids) {
-    await expect(page.locator(`[data-testid="order-row"][data-order="${id}"]`)).toHaveCount(1);
+    await own.stop();
+    await expect(page.getByTestId('status')).toContainText('reconnecting');
+
+    const again = await startServer({ port: own.port, env });
+    try {
+      // Published while the page is still waiting to reconnect.
+      const ids: number[] = [];
+      for (const price of [10.5, 11.5, 12.5]) {
+        const response = await page.request.post(`${again.url}/api/orders`, {
+          data: { symbol: 'ACME', side: 'buy', quantity: 1, price },
+        });
+        expect(response.status()).toBe(201);
+        ids.push((await response.json()).id);
+      }
+      await expect(page.getByTestId('status')).toHaveText('live', { timeout: 20_000 });
+      for (const id of ids) {
+        await expect(page.locator(`[data-testid="order-row"][data-order="${id}"]`)).toHaveCount(1);
+      }
+      expect(resumedFrom.length).toBeGreaterThan(0);
+      expect(resumedFrom.every((cursor) => cursor.includes('orders='))).toBe(true);
+      expect(refetched).toEqual([]);
+    } finally {
+      await again.stop();
+    }
+  } finally {
+    await redis.stop();
   }
 });
 

@@ -1,6 +1,9 @@
 // Resume in every path: each test here failed against the client before it adopted snapshot
 // positions on sign-in, subscribed jobs from their cursor, stopped reopening per listener
 // and turned refusals into states.
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
 import { request as apiRequest, type Page, type Request } from '@playwright/test';
 import { test, expect, signIn } from '../../support/fixtures';
 import { startServer, sleep, type Server } from '../../support/server';
@@ -113,7 +116,9 @@ test.describe('refusals', () => {
     });
 
     test("a stream with another user's channel is refused as forbidden", async ({ browser }) => {
-      const env = { ORDER_SIMULATOR_MS: '0', SESSION_KEY: 'ab'.repeat(64) };
+      // Sessions kept across the restart (SESSIONS_FILE, as ./x dev keeps them).
+      const sessions = path.join(os.tmpdir(), `leptos-live-sessions-${process.pid}-${Date.now()}`);
+      const env = { ORDER_SIMULATOR_MS: '0', SESSION_KEY: 'ab'.repeat(64), SESSIONS_FILE: sessions };
       server = await startServer({ env });
       const context = await browser.newContext({ baseURL: server.url });
       const page = await context.newPage();
@@ -134,6 +139,7 @@ test.describe('refusals', () => {
       await sleep(3_000);
       expect(opened).toHaveLength(tries);
       await context.close();
+      fs.rmSync(sessions, { force: true });
     });
   });
 

@@ -4,14 +4,28 @@ import { request as apiRequest, type APIRequestContext, type Page } from '@playw
 import { test, expect, openConnections, signIn, price } from '../../support/fixtures';
 import { sleep } from '../../support/server';
 
-async function openTabs(first: Page, count: number): Promise<Page[]> {
+async function openTabs(first: Page, count: number, watch?: (tab: Page) => void): Promise<Page[]> {
   const tabs = [first];
-  for (let i = 1; i < count; i++) tabs.push(await first.context().newPage());
+  for (let i = 1; i < count; i++) {
+    const tab = await first.context().newPage();
+    watch?.(tab);
+    tabs.push(tab);
+  }
   for (const tab of tabs) {
     await tab.goto('/');
     await expect(tab.getByTestId('status')).toHaveText('live');
   }
   return tabs;
+}
+
+/** Counts, per tab, the streams it opened itself: only a leading (or lone) tab opens one. */
+function streamOpeners(): { watch: (tab: Page) => void; opened: Map<Page, number> } {
+  const opened = new Map<Page, number>();
+  const watch = (tab: Page) =>
+    tab.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/stream') opened.set(tab, (opened.get(tab) ?? 0) + 1);
+    });
+  return { watch, opened };
 }
 
 function orderRow(page: Page, id: number) {
@@ -35,9 +49,14 @@ test('ten tabs stay live over HTTP/1.1 on one server-side stream', async ({ page
 
 test('closing the leading tab hands the stream over with no event lost', async ({ page, baseURL, request }) => {
   test.setTimeout(60_000);
+  const { watch, opened } = streamOpeners();
+  watch(page);
   await signIn(page, 'alice'); // the first tab: it took the lock first and leads
-  const tabs = await openTabs(page, 3);
+  const tabs = await openTabs(page, 3, watch);
   await expect.poll(() => openConnections(request)).toBe(1);
+  // The first tab reads the stream; the others only listen to it.
+  expect(opened.get(tabs[0])).toBeGreaterThan(0);
+  expect(tabs.slice(1).map((tab) => opened.get(tab) ?? 0)).toEqual([0, 0]);
 
   const api: APIRequestContext = await apiRequest.newContext({ baseURL });
   expect((await api.post('/api/session', { data: { user: 'carol' } })).ok()).toBeTruthy();
@@ -62,6 +81,9 @@ test('closing the leading tab hands the stream over with no event lost', async (
     for (const id of placed) await expect(orderRow(tab, id)).toHaveCount(1);
   }
   await expect.poll(() => openConnections(request)).toBe(1);
+  // Exactly one of the others took over: it opened the stream, the last one still did not.
+  const takers = tabs.slice(1).filter((tab) => (opened.get(tab) ?? 0) > 0);
+  expect(takers).toHaveLength(1);
   await api.dispose();
 });
 
