@@ -138,16 +138,36 @@ fn signed_in() -> Result<(host::SharedHost, String), ActionError> {
     Ok((host, user))
 }
 
-/// Answers the action with `err`'s status (the framework would say 500 for every error).
+/// Answers the action with `err`'s status (the framework would say 500 for every error); a
+/// 429 or 503 also says when to come back (`Retry-After`), as every refusal of the REST
+/// boundary does.
 #[cfg(feature = "ssr")]
 pub fn refused(err: ActionError) -> ActionError {
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
-        && let Ok(status) = http::StatusCode::from_u16(err.status)
-    {
-        response.set_status(status);
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        answer_with(&response, &err);
     }
     err
 }
+
+/// `err`'s status (and `Retry-After` where it applies) on the action's response.
+#[cfg(feature = "ssr")]
+fn answer_with(response: &leptos_axum::ResponseOptions, err: &ActionError) {
+    let Ok(status) = http::StatusCode::from_u16(err.status) else {
+        return;
+    };
+    response.set_status(status);
+    if matches!(status.as_u16(), 429 | 503) {
+        response.insert_header(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static(RETRY_AFTER_SECS),
+        );
+    }
+}
+
+/// What a 429 or 503 of an action tells the client to wait, in seconds (as the REST
+/// boundary's `Retry-After`).
+#[cfg(feature = "ssr")]
+const RETRY_AFTER_SECS: &str = "5";
 
 impl From<std::convert::Infallible> for ActionError {
     fn from(never: std::convert::Infallible) -> Self {
@@ -246,11 +266,7 @@ async fn switch_session(user: Option<String>) -> Result<(), ActionError> {
     let cookies = host
         .switch_session(&request, user)
         .await
-        .inspect_err(|err| {
-            if let Ok(status) = http::StatusCode::from_u16(err.status) {
-                response.set_status(status);
-            }
-        })?;
+        .inspect_err(|err| answer_with(&response, err))?;
     for cookie in cookies {
         response.append_header(http::header::SET_COOKIE, cookie);
     }

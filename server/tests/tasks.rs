@@ -135,6 +135,8 @@ async fn open_tasks_are_capped_per_user() {
         first.get_or_insert(task.id);
     }
     let over = call(&app, &carol, AddTask::PATH, &[("text", "one too many")]).await;
+    // Like every 429 and 503, it says when to come back, whoever refuses.
+    assert_eq!(over.headers()["retry-after"], "5");
     let (status, reason) = error(over).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(reason.contains(&limit.to_string()), "{reason}");
