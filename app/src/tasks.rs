@@ -2,7 +2,7 @@
 //! user adds and only their owner marks done, shown live to every signed-in user on `/tasks`.
 //!
 //! Three files make it: this one (the item, its rules, its actions), one line registering its
-//! channel (`server/src/feeds/mod.rs`) and its page (`components/tasks.rs`). The engine does
+//! channel (`server/src/feeds/mod.rs`) and its page (`pages/tasks.rs`). The engine does
 //! the rest: ids, bounds, compare-and-set, storage in memory or Redis, the `task:created` /
 //! `task:updated` events and folding them into the page (`leptos_live::collection`).
 

@@ -140,7 +140,7 @@ fn dev_session_key(path: &Path) -> Result<String> {
 fn release_build() -> Command {
     let mut cmd = cargo();
     // --precompress: a .br and a .gz beside every asset, which the server sends to browsers
-    // that accept them (the wasm is 205 KB as brotli, 726 KB as built).
+    // that accept them (README, "Keeping the wasm small", says how big the wasm is).
     cmd.args(["leptos", "build", "--release", "--precompress"])
         .env("PATH", tools::path_with_npm_bin());
     cmd

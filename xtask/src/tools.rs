@@ -115,7 +115,9 @@ fn wasm_bindgen() -> Result {
         return Ok(());
     }
     run(
-        &format!("installing wasm-bindgen-cli {wanted} (the version in Cargo.lock; ~2 min, once)"),
+        &format!(
+            "installing wasm-bindgen-cli {wanted} (the version in Cargo.lock; ~1.5 min, once)"
+        ),
         // Without --locked: its lockfile names crates that are not on every registry mirror.
         quick_release(cargo()).args([
             "install",

@@ -94,8 +94,8 @@ pub struct Settings {
     /// unset, the endpoint answers 404].
     #[arg(long, env = "OPS_TOKEN", hide_env_values = true, value_parser = ops_token)]
     pub ops_token: Option<String>,
-    /// 128 hex digits (64 bytes) signing the session cookie [default: random per start;
-    /// required with REDIS_URL].
+    /// 128 hex digits (64 bytes) signing the session cookie, connection ids and job ids
+    /// [default: random per start; required with REDIS_URL].
     #[arg(long, env = "SESSION_KEY", hide_env_values = true, value_parser = session_key)]
     pub session_key: Option<Key>,
     /// redis://HOST:PORT[/DB] (or rediss://): share the hub and the app's state with other
