@@ -12,6 +12,21 @@ pub mod channels {
     pub const CLOCK: &str = "clock";
     /// [`StreamStats`](leptos_live::StreamStats) every second; anyone may listen.
     pub const STATS: &str = "stats";
+    /// Pattern: who is watching channel `:channel` ([`Watching`](super::Watching), counts
+    /// only); anyone may listen. Published for the channels the server watches.
+    pub const PRESENCE: &str = "presence/:channel";
+    /// Pattern: the same with the signed-in watchers' names; signed-in users only.
+    pub const PRESENCE_PEOPLE: &str = "presence/:channel/people";
+
+    /// Who watches `channel`, as counts.
+    pub fn presence(channel: &str) -> String {
+        format!("presence/{channel}")
+    }
+
+    /// Who watches `channel`, with names (signed-in users only).
+    pub fn presence_people(channel: &str) -> String {
+        format!("presence/{channel}/people")
+    }
 }
 
 /// The multiplexed stream: `?channels=a,b,c` (the engine's endpoint).
@@ -28,4 +43,25 @@ pub struct ServerTime {
 
 impl LiveEvent for ServerTime {
     const NAME: &'static str = "time";
+}
+
+/// Who is watching a channel, over every instance: its streams (a browser shares one stream
+/// between its tabs, so about one per person), the signed-in people among them and the guests.
+/// On `presence/{channel}` the names are left out; only signed-in users get them
+/// (`presence/{channel}/people`), at most a few, the rest counted in `more`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watching {
+    pub streams: u32,
+    /// Streams of clients not signed in.
+    pub guests: u32,
+    /// Signed-in watchers by name, sorted (empty on the public channel).
+    #[serde(default)]
+    pub people: Vec<String>,
+    /// Signed-in watchers not named.
+    #[serde(default)]
+    pub more: u32,
+}
+
+impl LiveEvent for Watching {
+    const NAME: &'static str = "presence";
 }

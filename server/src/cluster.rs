@@ -1,8 +1,9 @@
 //! What the instances of one deployment share beyond the hub, through the same Redis: the
 //! lease that picks the one instance running the shared producers (prices, clock, simulated
-//! orders, the stats feed), the cluster view of the stats, and the command connection the
-//! domain state uses (`demo::jobs`, `demo::notifications`). It imports
-//! nothing of the feeds: they depend on it, not the other way round.
+//! orders, the stats and presence feeds), the cluster view of the stats and of who watches a
+//! channel, and the command connection the domain state uses (`demo::jobs`,
+//! `demo::notifications`). It imports nothing of the feeds: they depend on it, not the other
+//! way round.
 //!
 //! Without `REDIS_URL` this process is the whole cluster: it always leads, and its stats are
 //! the cluster's.
@@ -15,8 +16,10 @@ use std::{
     time::Duration,
 };
 
+use std::collections::BTreeMap;
+
 use ::redis::{AsyncCommands, Script, aio::ConnectionManager};
-use leptos_live::StreamStats;
+use leptos_live::{StreamStats, hub::Presence};
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
@@ -122,9 +125,15 @@ impl Cluster {
         self.leading.load(Ordering::Relaxed)
     }
 
-    /// Keeps the lease and writes this instance's stats every [`BEAT`] until `shutdown`, then
-    /// gives the lease up so another instance takes over at once. Nothing to do alone.
-    pub async fn run(self: Arc<Self>, hub: Arc<Hub>, shutdown: CancellationToken) {
+    /// Keeps the lease and writes this instance's stats, and who watches each of `watched`,
+    /// every [`BEAT`] until `shutdown`; then gives the lease up so another instance takes over
+    /// at once. Nothing to do alone.
+    pub async fn run(
+        self: Arc<Self>,
+        hub: Arc<Hub>,
+        watched: Vec<&'static str>,
+        shutdown: CancellationToken,
+    ) {
         let Some(shared) = &self.shared else { return };
         let lease = shared.key("leader");
         let take = &*TAKE;
@@ -145,7 +154,9 @@ impl Cluster {
             if leads != self.leading.swap(leads, Ordering::Relaxed) {
                 tracing::info!(instance = %self.instance, leads, "shared producers");
             }
-            if let Err(err) = self.beat(shared, &hub.stats().snapshot()).await {
+            let presence: BTreeMap<&str, Presence> =
+                watched.iter().map(|&c| (c, hub.presence(c))).collect();
+            if let Err(err) = self.beat(shared, &hub.stats().snapshot(), &presence).await {
                 tracing::debug!(error = %err, "cannot write this instance's stats");
             }
         }
@@ -158,15 +169,25 @@ impl Cluster {
             .await;
     }
 
-    /// Writes this instance's stats where the others find them for [`Cluster::stats`].
-    async fn beat(&self, shared: &Shared, stats: &StreamStats) -> ::redis::RedisResult<()> {
+    /// Writes this instance's stats and presence where the others find them for
+    /// [`Cluster::stats`] and [`Cluster::presence`].
+    async fn beat(
+        &self,
+        shared: &Shared,
+        stats: &StreamStats,
+        presence: &BTreeMap<&str, Presence>,
+    ) -> ::redis::RedisResult<()> {
         let json = serde_json::to_string(stats).unwrap_or_default();
+        let watching = serde_json::to_string(presence).unwrap_or_default();
         let now = now_ms();
+        let ttl = LEASE.as_millis() as u64;
         ::redis::pipe()
+            .pset_ex(shared.key(&format!("stats:{}", self.instance)), json, ttl)
+            .ignore()
             .pset_ex(
-                shared.key(&format!("stats:{}", self.instance)),
-                json,
-                LEASE.as_millis() as u64,
+                shared.key(&format!("presence:{}", self.instance)),
+                watching,
+                ttl,
             )
             .ignore()
             .zadd(shared.key("instances"), &self.instance, now)
@@ -189,22 +210,7 @@ impl Cluster {
                 ..local
             };
         };
-        let read = async {
-            let mut con = shared.con();
-            let since = now_ms().saturating_sub(LEASE.as_millis() as u64);
-            let instances: Vec<String> = con
-                .zrangebyscore(shared.key("instances"), since, "+inf")
-                .await?;
-            let keys: Vec<String> = instances
-                .iter()
-                .map(|i| shared.key(&format!("stats:{i}")))
-                .collect();
-            if keys.is_empty() {
-                return Ok(Vec::new());
-            }
-            con.mget::<_, Vec<Option<String>>>(keys).await
-        };
-        let found: ::redis::RedisResult<Vec<Option<String>>> = read.await;
+        let found = reports(shared, "stats").await;
         let mut sum = StreamStats {
             at_ms: local.at_ms,
             ..StreamStats::default()
@@ -212,7 +218,6 @@ impl Cluster {
         for stats in found
             .unwrap_or_default()
             .iter()
-            .flatten()
             .filter_map(|json| serde_json::from_str::<StreamStats>(json).ok())
         {
             sum.instances += 1;
@@ -235,4 +240,44 @@ impl Cluster {
         }
         sum
     }
+}
+
+impl Cluster {
+    /// Who watches `channel` over every live instance; alone (or when Redis does not answer),
+    /// `local`. Each instance's part is at most one [`BEAT`] old.
+    pub async fn presence(&self, channel: &str, local: Presence) -> Presence {
+        let Some(shared) = &self.shared else {
+            return local;
+        };
+        let Ok(found) = reports(shared, "presence").await else {
+            return local;
+        };
+        let mut sum = Presence::default();
+        for report in &found {
+            if let Ok(mut channels) = serde_json::from_str::<BTreeMap<String, Presence>>(report)
+                && let Some(part) = channels.remove(channel)
+            {
+                sum.add(&part);
+            }
+        }
+        if found.is_empty() { local } else { sum }
+    }
+}
+
+/// What every live instance last wrote under `kind` (`stats`, `presence`): one JSON text each.
+async fn reports(shared: &Shared, kind: &str) -> ::redis::RedisResult<Vec<String>> {
+    let mut con = shared.con();
+    let since = now_ms().saturating_sub(LEASE.as_millis() as u64);
+    let instances: Vec<String> = con
+        .zrangebyscore(shared.key("instances"), since, "+inf")
+        .await?;
+    let keys: Vec<String> = instances
+        .iter()
+        .map(|i| shared.key(&format!("{kind}:{i}")))
+        .collect();
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values: Vec<Option<String>> = con.mget(keys).await?;
+    Ok(values.into_iter().flatten().collect())
 }

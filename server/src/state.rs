@@ -65,7 +65,8 @@ impl AppState {
         let cluster = store.clone().map_or_else(Cluster::single, Cluster::shared);
         let mut registry = feeds::registry(config.heartbeat);
         let jobs = demo::jobs(&config, store.clone()); // demo
-        demo::register(&mut registry, config.heartbeat, &jobs); // demo
+        let prices = config.demo.price_interval; // demo
+        demo::register(&mut registry, config.heartbeat, prices, &jobs); // demo
         if config.bench {
             feeds::bench::register(&mut registry, config.heartbeat);
         }

@@ -37,7 +37,7 @@ mod template;
 mod tools;
 
 use std::{
-    env,
+    env, fs,
     path::{Path, PathBuf},
     process::{Command, ExitCode},
     time::Instant,
@@ -142,8 +142,37 @@ fn release_build() -> Command {
     // --precompress: a .br and a .gz beside every asset, which the server sends to browsers
     // that accept them (README, "Keeping the wasm small", says how big the wasm is).
     cmd.args(["leptos", "build", "--release", "--precompress"])
-        .env("PATH", tools::path_with_npm_bin());
+        .env("PATH", tools::path_with_npm_bin())
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+            wasm_path_remaps(),
+        );
     cmd
+}
+
+/// `--remap-path-prefix` flags for the release wasm: the panic locations it carries name files
+/// as `leptos-0.8.23/src/…` and `app/src/…` instead of this machine's crate cache and checkout
+/// (nothing about the build machine ships to browsers; ~10 KB of paths become ~4 KB). cargo-leptos
+/// adds its own flags after these.
+fn wasm_path_remaps() -> String {
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    // One folder per registry, each named after its index (`index.crates.io-1949cf8c6b5b557f`).
+    let registries = cargo_home
+        .and_then(|home| fs::read_dir(home.join("registry/src")).ok())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path());
+    registries
+        .chain([root()])
+        .filter_map(|dir| {
+            dir.to_str()
+                .map(|dir| format!("--remap-path-prefix={dir}/="))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The release build: `target/release/server` plus `target/site`.

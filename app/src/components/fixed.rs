@@ -1,4 +1,4 @@
-//! Decimal numbers for display, without Rust's float formatting (`{:.2}` pulls its exact
+//! Numbers for display: decimals, without Rust's float formatting (`{:.2}` pulls its exact
 //! decimal conversion into the wasm, several kilobytes for a few prices).
 
 /// `value` with `decimals` digits after the point, rounded half away from zero; `signed`
@@ -25,9 +25,53 @@ pub fn fixed(value: f64, decimals: u32, signed: bool) -> String {
     }
 }
 
+/// A duration of `ms` as a page says how long ago something was: `now`, `12 s ago`,
+/// `3 min ago`, `2 h ago` (whole units, rounded down).
+pub fn ago(ms: u64) -> String {
+    let seconds = ms / 1000;
+    match seconds {
+        0 => "now".into(),
+        1..60 => format!("{seconds} s ago"),
+        60..3600 => format!("{} min ago", seconds / 60),
+        _ => format!("{} h ago", seconds / 3600),
+    }
+}
+
+/// `text` safe inside markup and quoted attribute values (for `inner_html`).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::fixed;
+    use super::{ago, escape, fixed};
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn durations_read_as_ago() {
+        assert_eq!(ago(999), "now");
+        assert_eq!(ago(12_400), "12 s ago");
+        assert_eq!(ago(180_000), "3 min ago");
+        assert_eq!(ago(8_000_000), "2 h ago");
+    }
 
     /// What `{:.2}`, `{:+.2}` and `{:.1}` showed for the values the dashboard meets.
     #[test]

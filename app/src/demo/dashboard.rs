@@ -13,15 +13,22 @@ use leptos_live::{
 use super::{
     JobDemo, NotificationBell, OrderForm, OrderTable, PriceTile, SendNotificationForm, Toasts,
     actions::{LiveSnapshot, live_snapshot},
-    events::{Notification, Order, PriceTick, Snapshot, channels},
+    activity::{Activity, ActivityFeed},
+    chart::PriceChart,
+    events::{Kpis, Notification, Order, PriceTick, Snapshot, channels, newest_ms},
+    fold::{add_notification, push_kpis, push_tick},
+    kpis::KpiStrip,
 };
 use crate::{
     actions::{ActionError, call},
-    components::{ConnectionBadge, SessionPanel},
+    components::{ConnectionBadge, SessionPanel, WatchingNow},
+    events::{
+        Watching,
+        channels::{presence, presence_people},
+    },
 };
+use leptos_live::StreamStatus;
 
-/// Ticks kept per symbol for its sparkline.
-const SPARKLINE_POINTS: usize = 60;
 /// Orders kept in the table.
 const ORDERS_SHOWN: usize = 20;
 /// How long a toast stays.
@@ -113,12 +120,38 @@ fn DashboardView(snapshot: Snapshot, reload: Callback<()>) -> impl IntoView {
         prices,
         orders,
         notifications,
+        kpis,
+        watching,
     } = snapshot;
+    let connection = use_live_connection();
 
-    let ticks = RwSignal::new(group_ticks(prices));
+    let series = RwSignal::new(prices);
     use_channel_events::<PriceTick>(channels::PRICES, move |tick| {
-        ticks.update(|t| push_tick(t, tick));
+        series.update(|s| push_tick(s, &tick));
     });
+    let selected = RwSignal::new(
+        series.with_untracked(|s| s.first().map(|s| s.symbol.clone()).unwrap_or_default()),
+    );
+    let kpis = RwSignal::new(kpis);
+    use_channel_events::<Kpis>(channels::KPIS, move |now| {
+        kpis.update(|k| push_kpis(k, now));
+    });
+    // Everyone wants the counts, so that a sign-out wants no channel the signed-in page did not
+    // (a stream opened meanwhile with both pages' channels would be refused); the signed in
+    // take their numbers from the channel with the names.
+    let watching = RwSignal::new(watching);
+    let signed_in = user.is_some();
+    let shown = move |names: bool| {
+        move |now: Watching| {
+            if names == signed_in {
+                watching.set(now);
+            }
+        }
+    };
+    use_channel_events::<Watching>(presence(channels::PRICES), shown(false));
+    if signed_in {
+        use_channel_events::<Watching>(presence_people(channels::PRICES), shown(true));
+    }
 
     let orders = if user.is_some() {
         use_collection(channels::ORDERS, orders, ORDERS_SHOWN)
@@ -141,9 +174,28 @@ fn DashboardView(snapshot: Snapshot, reload: Callback<()>) -> impl IntoView {
     let on_placed = Callback::new(move |order: Order| {
         orders.maybe_update(|o| upsert(o, order, ORDERS_SHOWN));
     });
-    let symbols =
-        Memo::new(move |_| ticks.with(|t| t.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>()));
-    let signed_in = user.is_some();
+    let jobs = RwSignal::new(Vec::<Activity>::new());
+    let on_job = Callback::new(move |text: String| {
+        let at_ms = series.with_untracked(|s| newest_ms(s));
+        jobs.update(|j| {
+            let rank = j.len() as u64;
+            j.push(Activity { at_ms, text, rank });
+        });
+    });
+    // The snapshot's symbols (a resync renders the page afresh, with any new one).
+    let tiles = series.with_untracked(|s| {
+        s.iter()
+            .map(|s| view! { <PriceTile symbol=s.symbol.clone() series selected/> })
+            .collect::<Vec<_>>()
+    });
+    // Stale: the stream dropped or was refused after the page's data was read (connecting
+    // at first is not: the snapshot is fresh). The banner and the dimming are CSS on this.
+    let stale = move || {
+        matches!(
+            connection.status(),
+            StreamStatus::Reconnecting(_) | StreamStatus::Refused(..)
+        )
+    };
 
     view! {
         <section
@@ -151,61 +203,60 @@ fn DashboardView(snapshot: Snapshot, reload: Callback<()>) -> impl IntoView {
             data-stream=stream.url.clone()
             data-cursor=stream.cursor.clone()
             data-build=stream.build.clone()
+            data-stale=move || stale().to_string()
         >
             <div class="page-head">
                 <div>
                     <h1>"Dashboard"</h1>
-                    <p class="lede">"Live prices, orders and notifications over Server-Sent Events."</p>
+                    <p class="lede">"Prices, orders and the desk's activity, live."</p>
                 </div>
                 <div class="head-tools">
+                    <WatchingNow watching/>
                     <ConnectionBadge/>
                     {signed_in.then(|| view! { <NotificationBell notifications=notes unread/> })}
                     <SessionPanel user=user.clone() on_change=reload/>
                 </div>
             </div>
-            <div class="grid prices">
-                // Rebuilt only when the set of symbols changes (never, in the demo): no keyed
-                // diff needed for it.
-                {move || {
-                    symbols
-                        .get()
-                        .into_iter()
-                        .map(|symbol| {
-                            view! {
-                                <PriceTile
-                                    symbol=symbol.clone()
-                                    ticks=Signal::derive(move || {
-                                        ticks.with(|t| ticks_of(t, &symbol).to_vec())
-                                    })
-                                />
-                            }
-                        })
-                        .collect::<Vec<_>>()
+            <p class="stale" role="status" data-testid="stale">
+                "Not live: showing the last data received. It updates again once the stream is back."
+            </p>
+            <KpiStrip kpis/>
+            <div class="grid prices" role="group" aria-label="Symbol on the chart">
+                {tiles}
+            </div>
+            <div class="columns">
+                <section class="card chart-card" data-testid="chart-card">
+                    <header class="card-header">
+                        <h2>{move || selected.get()}</h2>
+                    </header>
+                    <PriceChart series selected/>
+                </section>
+                {if signed_in {
+                    view! { <ActivityFeed orders jobs series/> }.into_any()
+                } else {
+                    view! {
+                        <div class="card hint" data-testid="sign-in-hint">
+                            <h2>"Orders and activity"</h2>
+                            <p class="muted">
+                                "Sign in as a demo user (top right) to see the order book, place orders and send notifications."
+                            </p>
+                        </div>
+                    }
+                        .into_any()
                 }}
             </div>
-            {if signed_in {
+            {signed_in.then(|| {
                 view! {
                     <div class="columns">
                         <OrderTable orders user=user.clone().unwrap_or_default()/>
                         <aside class="side">
                             <OrderForm on_placed/>
                             <SendNotificationForm/>
-                            <JobDemo/>
+                            <JobDemo on_event=on_job/>
                         </aside>
                     </div>
                 }
-                    .into_any()
-            } else {
-                view! {
-                    <div class="card hint" data-testid="sign-in-hint">
-                        <h2>"Orders and notifications"</h2>
-                        <p class="muted">
-                            "Sign in as a demo user (top right) to see the order book, place orders and send notifications."
-                        </p>
-                    </div>
-                }
-                    .into_any()
-            }}
+            })}
             <Toasts toasts/>
             <footer class="muted small">
                 "build " {stream.build.clone()} " · stream " {stream.url.clone()} " · channels "
@@ -226,112 +277,4 @@ fn show_toast(toasts: RwSignal<Vec<Notification>>, note: Notification) {
     );
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
-}
-
-/// Ticks per symbol, by symbol; a handful of symbols: a sorted list is enough, and smaller in
-/// the wasm than a map.
-type Ticks = Vec<(String, Vec<PriceTick>)>;
-
-/// `symbol`'s ticks, oldest first.
-fn ticks_of<'a>(grouped: &'a Ticks, symbol: &str) -> &'a [PriceTick] {
-    grouped
-        .iter()
-        .find(|(s, _)| s == symbol)
-        .map_or(&[], |(_, ticks)| ticks)
-}
-
-/// Ticks per symbol, oldest first, at most [`SPARKLINE_POINTS`] each.
-fn group_ticks(ticks: Vec<PriceTick>) -> Ticks {
-    let mut grouped = Ticks::new();
-    for tick in ticks {
-        push_tick(&mut grouped, tick);
-    }
-    grouped
-}
-
-/// Appends `tick` unless its symbol holds it already (a replayed duplicate). Ticks arrive in
-/// the channel's order; their `at_ms` is the publishing instance's clock, which may be behind
-/// the last leader's, so it orders nothing.
-fn push_tick(grouped: &mut Ticks, tick: PriceTick) {
-    let at = match grouped.binary_search_by(|(symbol, _)| symbol.as_str().cmp(&tick.symbol)) {
-        Ok(at) => at,
-        Err(at) => {
-            grouped.insert(at, (tick.symbol.clone(), Vec::new()));
-            at
-        }
-    };
-    let ticks = &mut grouped[at].1;
-    if ticks.contains(&tick) {
-        return;
-    }
-    ticks.push(tick);
-    if ticks.len() > SPARKLINE_POINTS {
-        ticks.remove(0);
-    }
-}
-
-/// Adds `note` unless it is already there; says whether it was new.
-fn add_notification(notes: &mut Vec<Notification>, note: Notification) -> bool {
-    if notes.iter().any(|n| n.id == note.id) {
-        return false;
-    }
-    notes.push(note);
-    true
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tick(symbol: &str, at_ms: u64) -> PriceTick {
-        PriceTick {
-            symbol: symbol.into(),
-            price: at_ms as f64,
-            change: 0.0,
-            at_ms,
-        }
-    }
-
-    /// A feed that moved to an instance whose clock is behind: its ticks still show.
-    #[test]
-    fn ticks_from_a_clock_behind_are_shown() {
-        let mut grouped = group_ticks(vec![tick("A", 5_000)]);
-        push_tick(&mut grouped, tick("A", 1_000));
-        assert_eq!(ticks_of(&grouped, "A").last().unwrap().at_ms, 1_000);
-    }
-
-    /// A tick seen twice (snapshot and replay) is kept once; the window is bounded.
-    #[test]
-    fn ticks_are_idempotent_and_bounded() {
-        let mut grouped = group_ticks(vec![tick("A", 1), tick("B", 1), tick("A", 2)]);
-        push_tick(&mut grouped, tick("A", 2));
-        push_tick(&mut grouped, tick("A", 1));
-        assert_eq!(ticks_of(&grouped, "A").len(), 2);
-        assert_eq!(ticks_of(&grouped, "B").len(), 1);
-        for at in 3..200 {
-            push_tick(&mut grouped, tick("A", at));
-        }
-        assert_eq!(ticks_of(&grouped, "A").len(), SPARKLINE_POINTS);
-        assert_eq!(ticks_of(&grouped, "A").last().unwrap().at_ms, 199);
-        push_tick(&mut grouped, tick("0", 1));
-        let symbols: Vec<&str> = grouped.iter().map(|(s, _)| s.as_str()).collect();
-        assert_eq!(symbols, ["0", "A", "B"]);
-    }
-
-    /// A notification seen twice is added once.
-    #[test]
-    fn notifications_dedupe_by_id() {
-        let note = Notification {
-            id: 7,
-            from: "a".into(),
-            to: "b".into(),
-            title: "t".into(),
-            body: String::new(),
-            at_ms: 0,
-        };
-        let mut notes = vec![];
-        assert!(add_notification(&mut notes, note.clone()));
-        assert!(!add_notification(&mut notes, note));
-        assert_eq!(notes.len(), 1);
-    }
 }

@@ -13,6 +13,12 @@ pub mod channels {
     pub const ORDERS: &str = "orders";
     /// Pattern of each user's [`Notification`](super::Notification)s; only that user.
     pub const NOTIFICATIONS: &str = "users/:id/notifications";
+    /// A sample of every symbol's price every 5 s ([`PriceTick`](super::PriceTick)), kept
+    /// for the chart's longest window; anyone may listen.
+    pub const PRICE_HISTORY: &str = "prices/history";
+    /// The business at a glance ([`Kpis`](super::Kpis)), every two seconds; anyone may
+    /// listen.
+    pub const KPIS: &str = "kpis";
     /// Pattern of a user's background job ([`Progress`](super::Progress),
     /// [`JobComplete`](super::JobComplete)); only that user.
     pub const JOBS: &str = "users/:id/jobs/:job";
@@ -41,12 +47,57 @@ pub const NOTIFICATIONS_STREAM: &str = "/api/notifications/stream";
 pub struct Snapshot {
     pub user: Option<String>,
     pub stream: leptos_live::StreamInfo,
-    /// Recent ticks per symbol, oldest first (for the sparklines).
-    pub prices: Vec<PriceTick>,
+    /// Each symbol's prices over the chart's longest window, from the channel's history.
+    pub prices: Vec<PriceSeries>,
     /// The newest orders, newest first.
     pub orders: Vec<Order>,
     /// The user's recent notifications, oldest first.
     pub notifications: Vec<Notification>,
+    /// Recent KPIs, oldest first: the last is now, the others draw its trend.
+    pub kpis: Vec<Kpis>,
+    /// Who is watching the dashboard (with names for a signed-in user).
+    pub watching: crate::events::Watching,
+}
+
+/// One point of a price chart, `[at_ms, price]` on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PricePoint(pub u64, pub f64);
+
+/// A symbol's prices, oldest first.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PriceSeries {
+    pub symbol: String,
+    pub points: Vec<PricePoint>,
+}
+
+/// The newest tick's time among `series`: the server's time as a page knows it (no browser
+/// clock involved); 0 before any tick.
+pub fn newest_ms(series: &[PriceSeries]) -> u64 {
+    series
+        .iter()
+        .filter_map(|s| s.points.last())
+        .map(|p| p.0)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The business at a glance, over every instance (computed from the order book by the
+/// instance that leads).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Kpis {
+    pub at_ms: u64,
+    /// Orders placed in the last minute.
+    pub orders_per_min: u32,
+    /// Quantity × price of the orders filled in the last hour.
+    pub volume: f64,
+    /// Filled out of filled and cancelled in the last hour, in percent (none settled: `None`).
+    pub fill_rate: Option<u32>,
+    /// Open orders now.
+    pub open: u32,
+}
+
+impl LiveEvent for Kpis {
+    const NAME: &'static str = "kpis";
 }
 
 /// One price update for one symbol.
@@ -114,6 +165,9 @@ pub struct Order {
     pub status: OrderStatus,
     /// The user who placed it.
     pub owner: String,
+    /// When it was placed (the placing instance's clock: for display and KPIs, never order).
+    #[serde(default)]
+    pub placed_at_ms: u64,
     pub updated_at_ms: u64,
 }
 

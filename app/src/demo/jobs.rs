@@ -12,10 +12,16 @@ use crate::{
     },
 };
 
+/// `on_event` hears of each job started and finished here (for the activity feed).
 #[component]
-pub fn JobDemo() -> impl IntoView {
+pub fn JobDemo(on_event: Callback<String>) -> impl IntoView {
     let start = action::<StartJob>();
     let job = move || start.value().and_then(|r| r.ok());
+    Effect::new(move |_| {
+        if let Some(job) = job() {
+            on_event.run(format!("you started job {}", job.job));
+        }
+    });
     let failed = move || failure(start);
     view! {
         <section class="card job" data-testid="job">
@@ -25,7 +31,7 @@ pub fn JobDemo() -> impl IntoView {
                     start.dispatch(StartJob {});
                 }>"Start a job"</button>
             </header>
-            {move || job().map(|job| view! { <JobProgress job/> })}
+            {move || job().map(|job| view! { <JobProgress job on_event/> })}
             <Failure reason=Signal::derive(failed)/>
         </section>
     }
@@ -35,10 +41,18 @@ pub fn JobDemo() -> impl IntoView {
 /// Subscribes to one job's channel while mounted, from the cursor the job started at: its
 /// first progress and its completion arrive however late the stream (re)opens.
 #[component]
-fn JobProgress(job: JobStarted) -> impl IntoView {
+fn JobProgress(job: JobStarted, on_event: Callback<String>) -> impl IntoView {
     let progress = use_channel_from::<Progress>(job.channel.clone(), &job.cursor);
     let complete = use_channel_from::<JobComplete>(job.channel.clone(), &job.cursor);
     let done = move || complete.latest.get().is_some();
+    let name = job.job.clone();
+    Effect::new(move |told: Option<bool>| {
+        let finished = done();
+        if finished && told != Some(true) {
+            on_event.run(format!("your job {name} finished"));
+        }
+        finished
+    });
     let percent = move || {
         if done() {
             100

@@ -10,13 +10,17 @@
 //! - [`events`]: its channels, stream URLs and event types; the dashboard's `Snapshot`.
 //! - [`actions`]: its server functions, and the `DemoHost` the server provides for them.
 //! - [`dashboard`]: the page at `/`, one island fed by the snapshot and the stream.
-//! - the dashboard's pieces: price tiles and sparklines, the order table and form,
-//!   notifications (bell, toasts, form), the job.
+//! - the dashboard's pieces: KPIs with their trends, price tiles, the price chart, the
+//!   activity feed, the order table and form, notifications (bell, toasts, form), the job.
 
 pub mod actions;
+mod activity;
+mod chart;
 pub mod dashboard;
 pub mod events;
+mod fold;
 mod jobs;
+mod kpis;
 mod notifications;
 mod orders;
 mod price_tile;
@@ -27,4 +31,4 @@ pub use jobs::JobDemo;
 pub use notifications::{NotificationBell, SendNotificationForm, Toasts};
 pub use orders::{OrderForm, OrderTable};
 pub use price_tile::PriceTile;
-pub use sparkline::Sparkline;
+pub use sparkline::sparkline;

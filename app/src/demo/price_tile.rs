@@ -1,40 +1,81 @@
-//! One symbol's price: the latest value, its change and a sparkline of recent ticks.
+//! One symbol's price: the latest value and its change. A button: it puts its symbol on the
+//! chart.
 
 use leptos::prelude::*;
 
-use super::Sparkline;
+use super::events::{PricePoint, PriceSeries};
 use crate::components::fixed;
-use crate::demo::events::PriceTick;
 
 #[component]
 pub fn PriceTile(
-    #[prop(into)] symbol: String,
-    /// Recent ticks of this symbol, oldest first.
-    #[prop(into)]
-    ticks: Signal<Vec<PriceTick>>,
+    symbol: String,
+    /// Every symbol's prices, oldest first.
+    series: RwSignal<Vec<PriceSeries>>,
+    /// The symbol on the chart.
+    selected: RwSignal<String>,
 ) -> impl IntoView {
-    let latest = move || ticks.with(|t| t.last().cloned());
-    let change = move || latest().map(|t| t.change).unwrap_or(0.0);
-    let direction = move || match change() {
-        c if c > 0.0 => "up",
-        c if c < 0.0 => "down",
-        _ => "flat",
+    let last = {
+        let symbol = symbol.clone();
+        move || last_two(series, &symbol)
     };
-    let values = Signal::derive(move || ticks.with(|t| t.iter().map(|t| t.price).collect()));
-    let label = symbol.clone();
+    let change = {
+        let last = last.clone();
+        move || match last() {
+            (Some(before), Some(now)) => now.1 - before.1,
+            _ => 0.0,
+        }
+    };
+    let direction = {
+        let change = change.clone();
+        move || match change() {
+            c if c > 0.0 => "up",
+            c if c < 0.0 => "down",
+            _ => "flat",
+        }
+    };
+    let pressed = {
+        let symbol = symbol.clone();
+        move || selected.with(|s| *s == symbol).to_string()
+    };
+    let pick = symbol.clone();
+    let shown = symbol.clone();
     view! {
-        <section class="card price-tile" data-testid="price-tile" data-symbol=symbol.clone()>
-            <header class="card-header">
-                <h2 data-testid="symbol">{label}</h2>
-                <span class="change" data-direction=direction>
+        <button
+            class="card price-tile"
+            data-testid="price-tile"
+            data-symbol=symbol.clone()
+            data-direction=direction
+            aria-pressed=pressed
+            on:click=move |_| selected.set(pick.clone())
+        >
+            <span class="card-header">
+                <span class="symbol" data-testid="symbol">{shown}</span>
+                <span class="change">
                     {move || fixed(change(), 2, true)}
                 </span>
-            </header>
-            <p class="price" data-testid="price" data-direction=direction aria-live="polite" aria-atomic="true">
-                {move || latest().map(|t| fixed(t.price, 2, false)).unwrap_or_else(|| "—".into())}
-            </p>
-            <Sparkline values/>
-        </section>
+            </span>
+            <span class="price" data-testid="price" aria-live="polite" aria-atomic="true">
+                {move || last().1.map(|p| fixed(p.1, 2, false)).unwrap_or_else(|| "—".into())}
+            </span>
+        </button>
     }
     .into_any()
+}
+
+/// `symbol`'s last two points, oldest first.
+fn last_two(
+    series: RwSignal<Vec<PriceSeries>>,
+    symbol: &str,
+) -> (Option<PricePoint>, Option<PricePoint>) {
+    series.with(|s| {
+        let points = s
+            .iter()
+            .find(|s| s.symbol == symbol)
+            .map_or(&[][..], |s| &s.points);
+        match points {
+            [.., a, b] => (Some(*a), Some(*b)),
+            [b] => (None, Some(*b)),
+            [] => (None, None),
+        }
+    })
 }

@@ -1,7 +1,5 @@
 //! A tiny SVG line chart; no chart library needed.
 
-use leptos::prelude::*;
-
 use crate::components::fixed;
 
 const WIDTH: f64 = 240.0;
@@ -32,18 +30,13 @@ pub fn points(values: &[f64]) -> String {
         .join(" ")
 }
 
-#[component]
-pub fn Sparkline(#[prop(into)] values: Signal<Vec<f64>>) -> impl IntoView {
-    view! {
-        <svg
-            class="sparkline"
-            viewBox=VIEW_BOX
-            preserveAspectRatio="none"
-            aria-hidden="true"
-        >
-            <polyline points=move || values.with(|v| points(v))></polyline>
-        </svg>
-    }
+/// The sparkline of `values` as SVG markup (numbers only: safe for `inner_html`). Markup
+/// rather than a component: one string costs less wasm than a reactive SVG node.
+pub fn sparkline(values: &[f64]) -> String {
+    format!(
+        r#"<svg class="sparkline" viewBox="{VIEW_BOX}" preserveAspectRatio="none" aria-hidden="true"><polyline points="{}"></polyline></svg>"#,
+        points(values)
+    )
 }
 
 #[cfg(test)]
@@ -57,5 +50,6 @@ mod tests {
         assert_eq!(points(&[1.0, 3.0]), "0.0,54.0 240.0,2.0");
         assert_eq!(points(&[5.0, 5.0, 5.0]), "0.0,54.0 120.0,54.0 240.0,54.0");
         assert_eq!(VIEW_BOX, format!("0 0 {WIDTH} {HEIGHT}"));
+        assert!(sparkline(&[1.0, 3.0]).contains(r#"points="0.0,54.0 240.0,2.0""#));
     }
 }

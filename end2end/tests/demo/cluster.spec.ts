@@ -102,3 +102,28 @@ test('through nginx, a rolling restart of both instances misses no order', async
   for (const p of [page, second]) await expect(row(p, placed[placed.length - 1])).toHaveCount(1);
   await second.close();
 });
+
+test('who is watching is counted over both instances, names only for the signed in', async ({ page, browser }) => {
+  const [a, b] = instances;
+  const front = `http://127.0.0.1:${nginx.port}`;
+  await signIn(page, 'alice', a.url);
+  const bob = await browser.newPage();
+  await signIn(bob, 'bob', b.url);
+  const guest = await browser.newPage();
+  await guest.goto(front);
+  await expect(guest.getByTestId('status')).toHaveText('live');
+
+  for (const p of [page, bob, guest]) {
+    await expect(p.getByTestId('presence-count')).toHaveText('3', { timeout: 15_000 });
+  }
+  for (const p of [page, bob]) {
+    await expect(p.getByTestId('presence-names')).toHaveText(': alice, bob and 1 guest', { timeout: 15_000 });
+  }
+  await expect(guest.getByTestId('presence-names')).toBeHidden();
+
+  await bob.close();
+  await expect(page.getByTestId('presence-count')).toHaveText('2', { timeout: 15_000 });
+  await expect(guest.getByTestId('presence-count')).toHaveText('2', { timeout: 15_000 });
+  await expect(page.getByTestId('presence-names')).toHaveText(': alice and 1 guest');
+  await guest.close();
+});

@@ -15,7 +15,7 @@ test('without JavaScript the dashboard shows the snapshot and carries the stream
   }
   const dashboard = page.locator('.dashboard');
   await expect(dashboard).toHaveAttribute('data-stream', '/api/stream');
-  await expect(dashboard).toHaveAttribute('data-cursor', /^[A-Za-z0-9_-]+:prices=\d+$/);
+  await expect(dashboard).toHaveAttribute('data-cursor', /^[A-Za-z0-9_-]+:kpis=\d+,presence\/prices=\d+,prices=\d+$/);
   await expect(page.getByTestId('status')).toHaveText('connecting');
   await context.close();
 });
@@ -37,7 +37,7 @@ test('after hydration prices change live and the badge reads live', async ({ pag
       { timeout: 15_000, intervals: [100] },
     )
     .toBeGreaterThanOrEqual(3);
-  await expect(page.locator('.sparkline polyline').first()).toHaveAttribute('points', /\d+\.\d,\d+\.\d \d/);
+  await expect(page.getByTestId('chart').locator('path.line')).toHaveAttribute('d', /^M\d+\.\d,\d+\.\dL/);
 });
 
 test('an order placed in one page appears in another, and its update flashes there', async ({ page, browser, baseURL }) => {

@@ -1,6 +1,6 @@
 // The page against a server that goes away: reconnecting, live again, nothing missed, manual
 // reconnect, and reloading on a new deploy. Each test runs its own server so it can restart it.
-import { test, expect, signIn } from '../../support/fixtures';
+import { test, expect, signIn, price, PRICE } from '../../support/fixtures';
 import { startServer, type Server } from '../../support/server';
 import { startRedis } from '../../support/cluster';
 
@@ -47,8 +47,13 @@ test('after a server restart the page resumes where it was: no order missing, no
         resumedFrom.push(new URL(r.url()).searchParams.get('last_event_id') ?? '');
       }
     });
+    await expect(price(page)).toHaveText(PRICE);
     await own.stop();
     await expect(page.getByTestId('status')).toContainText('reconnecting');
+    // The page keeps the last data and says it is stale.
+    await expect(page.getByTestId('stale')).toBeVisible();
+    await expect(page.locator('.dashboard')).toHaveAttribute('data-stale', 'true');
+    await expect(price(page)).toHaveText(PRICE);
 
     const again = await startServer({ port: own.port, env });
     try {
@@ -62,6 +67,7 @@ test('after a server restart the page resumes where it was: no order missing, no
         ids.push((await response.json()).id);
       }
       await expect(page.getByTestId('status')).toHaveText('live', { timeout: 20_000 });
+      await expect(page.getByTestId('stale')).toBeHidden();
       for (const id of ids) {
         await expect(page.locator(`[data-testid="order-row"][data-order="${id}"]`)).toHaveCount(1);
       }

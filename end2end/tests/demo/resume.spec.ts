@@ -79,7 +79,9 @@ test('mounting the job view opens the stream once, not once per event name', asy
   await expect(page.getByTestId('progress-text')).toHaveText('complete', { timeout: 15_000 });
   const opens: string[] = await page.evaluate(() => (window as any).__streamOpens);
   expect(opens.slice(before).map((url) => channelsOf(new URL(url, page.url()).href))).toEqual([
-    expect.stringMatching(/^orders,prices,users\/carol\/jobs\/[^,]+,users\/carol\/notifications$/),
+    expect.stringMatching(
+      /^kpis,orders,presence\/prices,presence\/prices\/people,prices,users\/carol\/jobs\/[^,]+,users\/carol\/notifications$/,
+    ),
   ]);
 });
 
@@ -169,7 +171,7 @@ test.describe('refusals', () => {
     });
 
     test('a page needing more channels than allowed says so instead of retrying', async ({ browser }) => {
-      server = await startServer({ env: { MAX_CHANNELS_PER_STREAM: '2', ORDER_SIMULATOR_MS: '0' } });
+      server = await startServer({ env: { MAX_CHANNELS_PER_STREAM: '3', ORDER_SIMULATOR_MS: '0' } });
       const context = await browser.newContext({ baseURL: server.url });
       const page = await context.newPage();
       await page.goto('/');

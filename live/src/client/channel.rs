@@ -72,23 +72,35 @@ pub fn use_channel_events_from<T: LiveEvent>(
     subscribe(channel.into(), cursor, on_event);
 }
 
+/// The part that depends on `T`: decoding its data and handing it on. Everything else is
+/// [`subscribe_text`], compiled once for every event type (the wasm holds one copy of it, not
+/// one per type).
 fn subscribe<T: LiveEvent>(channel: String, cursor: &str, on_event: impl Fn(T) + 'static) {
+    let deliver = move |data: &str| match serde_json::from_str::<T>(data) {
+        Ok(event) => on_event(event),
+        Err(err) => skip(T::NAME, &err),
+    };
+    subscribe_text(channel, cursor, T::NAME, std::rc::Rc::new(deliver));
+}
+
+fn skip(name: &str, err: &serde_json::Error) {
+    leptos::logging::warn!("skipping a {name} that does not decode: {err}");
+}
+
+/// Wants `channel` from `cursor` and has every `event` on it delivered as text (to `deliver`,
+/// in the browser), until the calling component unmounts.
+fn subscribe_text(
+    channel: String,
+    cursor: &str,
+    event: &'static str,
+    deliver: std::rc::Rc<dyn Fn(&str)>,
+) {
     let connection = use_live_connection();
     connection.want(&channel, cursor);
-
     #[cfg(feature = "hydrate")]
-    let listener = {
-        let deliver = std::rc::Rc::new(move |data: &str| match serde_json::from_str::<T>(data) {
-            Ok(event) => on_event(event),
-            Err(err) => {
-                leptos::logging::warn!("skipping a {} that does not decode: {err}", T::NAME)
-            }
-        });
-        connection.listen(&channel, T::NAME, deliver)
-    };
+    let listener = connection.listen(&channel, event, deliver);
     #[cfg(not(feature = "hydrate"))]
-    let _ = on_event;
-
+    let _ = (event, deliver);
     on_cleanup(move || {
         #[cfg(feature = "hydrate")]
         connection.unlisten(listener);

@@ -25,7 +25,7 @@ pub use crate::cursor::{Cursor, MalformedCursor};
 pub use backend::{Backend, BackendError, Stored};
 pub use publish::{Publish, is_valid_event_name};
 pub use registry::{Access, Registry, Settings};
-pub use stats::{Client, ConnectionId, Refused, Stats, StreamLimits};
+pub use stats::{Client, ConnectionId, Presence, Refused, Stats, StreamLimits};
 pub use subscription::{Frame, Subscription};
 
 use std::{sync::Arc, time::Duration};
@@ -305,6 +305,33 @@ impl Hub {
 
     pub fn stats(&self) -> &Arc<Stats> {
         &self.stats
+    }
+
+    /// Who subscribes to `channel` on this instance: its streams and the signed-in users among
+    /// them. With several instances, each reports its own (an app sums them: the starter's
+    /// `cluster` does, for the presence channels it publishes).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use leptos_live::hub::{Hub, Limits, Registry, Settings, Client, memory::Memory, registry::public};
+    /// # tokio_test_block_on(async {
+    /// let mut registry = Registry::default();
+    /// registry.register("prices", Settings::default(), public()).unwrap();
+    /// let hub = Hub::new(registry, Arc::new(Memory::new()), Limits::default());
+    /// let alice = hub.subscribe(Client::user(Some("alice")), &["prices".into()], None).await.unwrap();
+    /// let guest = hub.subscribe(Client::default(), &["prices".into()], None).await.unwrap();
+    /// let watching = hub.presence("prices");
+    /// assert_eq!((watching.streams, watching.guests()), (2, 1));
+    /// assert_eq!(watching.users.keys().collect::<Vec<_>>(), ["alice"]);
+    /// drop((alice, guest));
+    /// assert_eq!(hub.presence("prices").streams, 0);
+    /// # });
+    /// # fn tokio_test_block_on(f: impl std::future::Future<Output = ()>) {
+    /// #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    /// # }
+    /// ```
+    pub fn presence(&self, channel: &str) -> Presence {
+        self.stats.presence(channel)
     }
 
     /// Drops channels unused for `idle` (see [`Backend::sweep`]); returns how many.

@@ -89,7 +89,8 @@ pub struct Stats {
     refused: AtomicU64,
     /// What the stream limits count; one lock, taken once per connect and once per close.
     open: Mutex<Open>,
-    /// Subscribers per channel, with the channel's pattern; a channel with none is removed.
+    /// Subscribers per channel, with the channel's pattern and the signed-in users among them;
+    /// a channel with none is removed.
     per_channel: Mutex<HashMap<Arc<str>, Subscribed>>,
 }
 
@@ -111,8 +112,38 @@ impl Default for Stats {
     }
 }
 
-/// A channel's pattern and its subscriber count.
-type Subscribed = (Arc<str>, usize);
+/// A channel's pattern, its subscriber count, and the signed-in users among its subscribers
+/// with how many streams each holds.
+#[derive(Debug)]
+struct Subscribed {
+    pattern: Arc<str>,
+    count: usize,
+    users: HashMap<Arc<str>, usize>,
+}
+
+/// Who subscribes to a channel on this instance ([`Stats::presence`]): how many streams, and
+/// the signed-in users among them with their streams each. Bounded by the open streams.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Presence {
+    pub streams: usize,
+    pub users: BTreeMap<String, usize>,
+}
+
+impl Presence {
+    /// Adds another instance's presence to this one.
+    pub fn add(&mut self, other: &Presence) {
+        self.streams += other.streams;
+        for (user, n) in &other.users {
+            *self.users.entry(user.clone()).or_default() += n;
+        }
+    }
+
+    /// Streams of clients that are not signed in.
+    pub fn guests(&self) -> usize {
+        self.streams
+            .saturating_sub(self.users.values().sum::<usize>())
+    }
+}
 
 #[derive(Debug, Default)]
 struct Open {
@@ -198,16 +229,47 @@ impl Stats {
         })
     }
 
-    /// Counts one subscriber of `channel` (matching `pattern`) until the guard drops.
-    pub fn subscribe(self: &Arc<Self>, channel: Arc<str>, pattern: Arc<str>) -> SubscriberGuard {
-        locked(&self.per_channel)
+    /// Counts one subscriber of `channel` (matching `pattern`), signed in as `user` or not,
+    /// until the guard drops.
+    pub fn subscribe(
+        self: &Arc<Self>,
+        channel: Arc<str>,
+        pattern: Arc<str>,
+        user: Option<&str>,
+    ) -> SubscriberGuard {
+        let user: Option<Arc<str>> = user.map(Into::into);
+        let mut per_channel = locked(&self.per_channel);
+        let entry = per_channel
             .entry(channel.clone())
-            .or_insert((pattern, 0))
-            .1 += 1;
+            .or_insert_with(|| Subscribed {
+                pattern,
+                count: 0,
+                users: HashMap::new(),
+            });
+        entry.count += 1;
+        if let Some(user) = &user {
+            *entry.users.entry(user.clone()).or_default() += 1;
+        }
         SubscriberGuard {
             stats: self.clone(),
             channel,
+            user,
         }
+    }
+
+    /// Who subscribes to `channel` on this instance right now.
+    pub fn presence(&self, channel: &str) -> Presence {
+        locked(&self.per_channel)
+            .get(channel)
+            .map(|subscribed| Presence {
+                streams: subscribed.count,
+                users: subscribed
+                    .users
+                    .iter()
+                    .map(|(user, n)| (user.to_string(), *n))
+                    .collect(),
+            })
+            .unwrap_or_default()
     }
 
     pub fn published(&self) {
@@ -228,8 +290,10 @@ impl Stats {
         let mut subscribers: BTreeMap<String, u64> = BTreeMap::new();
         let channels = {
             let per_channel = locked(&self.per_channel);
-            for (pattern, n) in per_channel.values() {
-                *subscribers.entry(pattern.to_string()).or_default() += *n as u64;
+            for subscribed in per_channel.values() {
+                *subscribers
+                    .entry(subscribed.pattern.to_string())
+                    .or_default() += subscribed.count as u64;
             }
             per_channel.len()
         };
@@ -250,7 +314,7 @@ impl Stats {
     pub fn channel_detail(&self) -> BTreeMap<String, usize> {
         locked(&self.per_channel)
             .iter()
-            .map(|(channel, (_, n))| (channel.to_string(), *n))
+            .map(|(channel, subscribed)| (channel.to_string(), subscribed.count))
             .collect()
     }
 }
@@ -267,6 +331,11 @@ pub struct ConnectionGuard {
 impl ConnectionGuard {
     pub fn id(&self) -> ConnectionId {
         self.id
+    }
+
+    /// The signed-in user the stream is for, if any.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
     }
 }
 
@@ -289,14 +358,18 @@ impl Drop for ConnectionGuard {
 pub struct SubscriberGuard {
     stats: Arc<Stats>,
     channel: Arc<str>,
+    user: Option<Arc<str>>,
 }
 
 impl Drop for SubscriberGuard {
     fn drop(&mut self) {
         let mut per_channel = locked(&self.stats.per_channel);
-        if let Some((_, n)) = per_channel.get_mut(&self.channel) {
-            *n -= 1;
-            if *n == 0 {
+        if let Some(subscribed) = per_channel.get_mut(&self.channel) {
+            subscribed.count -= 1;
+            if let Some(user) = &self.user {
+                release(&mut subscribed.users, user);
+            }
+            if subscribed.count == 0 {
                 per_channel.remove(&self.channel);
             }
         }

@@ -87,7 +87,7 @@ pub(super) fn frames(
         }
         positions.push(position);
         lives.push(live.map(move |item| Input::Live(index, item)).boxed());
-        subscribers.push(stats.subscribe(joined.name.clone(), joined.pattern));
+        subscribers.push(stats.subscribe(joined.name.clone(), joined.pattern, connection.user()));
         names.push(joined.name);
     }
     // Cursor text lists channels by name, whatever order the client asked for them in.

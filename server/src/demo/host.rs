@@ -9,18 +9,17 @@ use app::{
     demo::{
         actions::host::DemoHost,
         events::{
-            JobStarted, NewOrder, Notification, Order, OrderStatus, PriceTick, Snapshot, channels,
+            JobStarted, Kpis, NewOrder, Notification, Order, OrderStatus, PriceTick, Snapshot,
+            channels,
         },
     },
-    events::MULTI_STREAM,
+    events::{MULTI_STREAM, Watching, channels::presence, channels::presence_people},
 };
 use leptos_live::StreamInfo;
 
-use super::{notifications::SendNotification, orders::StatusChange, prices::SYMBOLS};
+use super::{kpis, notifications::SendNotification, orders::StatusChange, prices};
 use crate::{AppState, host::refusal};
 
-/// Ticks per symbol a snapshot carries (the sparklines' length).
-pub const SPARKLINE_POINTS: usize = 60;
 /// Orders and notifications a snapshot carries.
 pub const RECENT_ITEMS: usize = 20;
 
@@ -99,17 +98,35 @@ pub async fn snapshot(
     state: &AppState,
     user: Option<String>,
 ) -> Result<Snapshot, leptos_live::hub::HubError> {
-    let mut names = vec![channels::PRICES.to_string()];
+    // Names only for the signed in (see `feeds::presence`).
+    let watching = match &user {
+        Some(_) => presence_people(channels::PRICES),
+        None => presence(channels::PRICES),
+    };
+    // Counts for everyone (a page that signs out then wants nothing new), names for the
+    // signed in (`app::demo::dashboard`).
+    let mut names = vec![
+        channels::PRICES.to_string(),
+        channels::KPIS.to_string(),
+        presence(channels::PRICES),
+    ];
     if let Some(user) = &user {
+        names.push(presence_people(channels::PRICES));
         names.push(channels::ORDERS.to_string());
         names.push(channels::notifications(user));
     }
     let cursor = state.hub.cursor(&names).await?;
 
-    let prices = state
-        .hub
-        .recent::<PriceTick>(channels::PRICES, SPARKLINE_POINTS * SYMBOLS.len())
+    let hub = &state.hub;
+    let samples = hub
+        .recent::<PriceTick>(channels::PRICE_HISTORY, prices::SAMPLES_KEPT)
         .await?;
+    let interval = state.config.demo.price_interval;
+    let ticks = hub
+        .recent::<PriceTick>(channels::PRICES, prices::recent_history(interval))
+        .await?;
+    let kpis = hub.recent::<Kpis>(channels::KPIS, kpis::KEPT).await?;
+    let watching = hub.latest::<Watching>(&watching).await?.unwrap_or_default();
     let (orders, notifications) = match &user {
         Some(user) => (
             state.demo.orders.recent(RECENT_ITEMS).await?.0,
@@ -128,8 +145,10 @@ pub async fn snapshot(
             cursor: cursor.to_string(),
             build: state.config.build_id.clone(),
         },
-        prices,
+        prices: prices::series(&samples, &ticks),
         orders,
         notifications,
+        kpis,
+        watching,
     })
 }

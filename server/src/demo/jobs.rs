@@ -298,7 +298,12 @@ mod tests {
     /// The app's and the demo's channels, with `jobs` deciding who may follow a job.
     fn registry(jobs: &Arc<Jobs>) -> leptos_live::hub::Registry {
         let mut registry = crate::feeds::registry(Duration::from_secs(15));
-        crate::demo::register(&mut registry, Duration::from_secs(15), jobs);
+        crate::demo::register(
+            &mut registry,
+            Duration::from_secs(15),
+            Duration::from_millis(500),
+            jobs,
+        );
         registry
     }
 

@@ -7,7 +7,9 @@
 //! `server/src/demo/`, `server/tests/demo/`, `end2end/tests/demo/`) and the lines marked
 //! `demo` (README, "Start your own"), or make the project with `demo = false`.
 //!
-//! - [`prices`]: a random walk over a few symbols, one task for all clients;
+//! - [`prices`]: a random walk over a few symbols, one task for all clients, and the samples
+//!   the chart's history is made of;
+//! - [`kpis`]: the business at a glance, from the order book;
 //! - [`orders`]: the order book (a live collection) behind `POST/PATCH /api/orders`, and an
 //!   optional [`order_simulator`] that trades on it;
 //! - [`notifications`]: messages to one user;
@@ -19,6 +21,7 @@ pub mod api;
 pub mod config;
 pub mod host;
 pub mod jobs;
+pub mod kpis;
 pub mod notifications;
 pub mod order_simulator;
 pub mod orders;
@@ -28,7 +31,7 @@ use std::{sync::Arc, time::Duration};
 
 use app::demo::events::{
     NOTIFICATIONS_STREAM, ORDERS_STREAM, PRICES_STREAM,
-    channels::{self, JOBS, NOTIFICATIONS, ORDERS, PRICES},
+    channels::{self, JOBS, KPIS, NOTIFICATIONS, ORDERS, PRICE_HISTORY, PRICES},
 };
 use axum::{
     Router,
@@ -72,13 +75,24 @@ pub fn jobs(config: &Config, store: Option<Shared>) -> Arc<Jobs> {
     ))
 }
 
-/// The demo's channels, with `heartbeat` as each one's heartbeat interval; job channels exist
-/// only for `jobs` that do.
-pub fn register(registry: &mut Registry, heartbeat: Duration, jobs: &Arc<Jobs>) {
+/// The demo's channels, with `heartbeat` as each one's heartbeat interval and prices ticking
+/// every `price_interval`; job channels exist only for `jobs` that do.
+pub fn register(
+    registry: &mut Registry,
+    heartbeat: Duration,
+    price_interval: Duration,
+    jobs: &Arc<Jobs>,
+) {
     let settings = |history| Settings { history, heartbeat };
     let entries = [
-        // A few seconds of ticks: enough to cover a reconnect.
-        (PRICES, settings(64), public()),
+        // The chart's last minute at full rate (and any reconnect); samples for the rest.
+        (
+            PRICES,
+            settings(prices::recent_history(price_interval)),
+            public(),
+        ),
+        (PRICE_HISTORY, settings(prices::SAMPLES_KEPT), public()),
+        (KPIS, settings(kpis::KEPT), public()),
         (ORDERS, settings(512), signed_in()),
         (NOTIFICATIONS, settings(128), owner("id")),
         // A whole job: 21 progress steps and `complete`.
@@ -117,9 +131,12 @@ impl Demo {
     /// Starts the demo's producers; `led` makes the clock of one that only the leading
     /// instance runs (see `crate::cluster`).
     pub fn spawn(&self, state: &AppState, led: &impl Fn(Duration) -> Ticks) {
-        tokio::spawn(prices::run(
+        let interval = state.config.demo.price_interval;
+        tokio::spawn(prices::run(state.hub.clone(), interval, led(interval)));
+        tokio::spawn(kpis::run(
             state.hub.clone(),
-            led(state.config.demo.price_interval),
+            self.orders.clone(),
+            led(kpis::INTERVAL),
         ));
         if let Some(every) = state.config.demo.order_simulator {
             tokio::spawn(order_simulator::run(self.orders.clone(), led(every)));
@@ -174,7 +191,12 @@ pub(crate) fn test_hub() -> Hub {
         axum_extra::extract::cookie::Key::generate(),
         None,
     ));
-    register(&mut registry, Duration::from_secs(15), &jobs);
+    register(
+        &mut registry,
+        Duration::from_secs(15),
+        Duration::from_millis(500),
+        &jobs,
+    );
     Hub::new(
         registry,
         Arc::new(leptos_live::hub::memory::Memory::new()),
@@ -196,9 +218,17 @@ mod tests {
             axum_extra::extract::cookie::Key::generate(),
             None,
         ));
-        register(&mut registry, Duration::from_secs(15), &jobs);
+        register(
+            &mut registry,
+            Duration::from_secs(15),
+            Duration::from_millis(500),
+            &jobs,
+        );
         for name in [
             "prices",
+            "prices/history",
+            "kpis",
+            "presence/prices",
             "orders",
             "stats",
             "clock",

@@ -1,9 +1,12 @@
 //! The price simulator: one task, a random walk per symbol, one publish per symbol and tick,
-//! fanned out to every subscriber by the hub (not one timer per client).
+//! fanned out to every subscriber by the hub (not one timer per client). Every
+//! [`SAMPLE`] it also publishes each symbol's price on `prices/history`, whose history holds
+//! the chart's longest window ([`CHART_WINDOW`]); `prices` keeps the last minute at full rate.
+//! A page's chart starts from both ([`series`]).
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
-use app::demo::events::{PriceTick, channels};
+use app::demo::events::{PricePoint, PriceSeries, PriceTick, channels};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 use crate::{
@@ -39,8 +42,51 @@ impl<R: Rng> RandomWalk<R> {
     }
 }
 
-/// Publishes one tick per symbol at each of `ticks` (the first at once).
-pub async fn run(hub: Arc<Hub>, mut ticks: Ticks) {
+/// The longest window the dashboard's chart shows.
+pub const CHART_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// How far apart the samples on `prices/history` are.
+pub const SAMPLE: Duration = Duration::from_secs(5);
+/// How much of `prices` a chart shows at full rate.
+pub const RECENT: Duration = Duration::from_secs(60);
+
+/// Events `prices` keeps: the last [`RECENT`] of every symbol at `interval` (at least 64, at
+/// most 20,000 for a fast test clock).
+pub fn recent_history(interval: Duration) -> usize {
+    let ticks = RECENT.as_millis() / interval.as_millis().max(1);
+    (usize::try_from(ticks).unwrap_or(usize::MAX) * SYMBOLS.len()).clamp(64, 20_000)
+}
+
+/// Events `prices/history` keeps: the chart's longest window of samples, every symbol.
+pub const SAMPLES_KEPT: usize =
+    (CHART_WINDOW.as_secs() / SAMPLE.as_secs()) as usize * SYMBOLS.len();
+
+/// Each symbol's chart series from the samples and the recent ticks (each oldest first): the
+/// samples up to where the ticks begin, then every tick. Symbols in [`SYMBOLS`]'s order.
+pub fn series(samples: &[PriceTick], ticks: &[PriceTick]) -> Vec<PriceSeries> {
+    SYMBOLS
+        .iter()
+        .map(|&(symbol, _)| {
+            let recent: Vec<&PriceTick> = ticks.iter().filter(|t| t.symbol == symbol).collect();
+            let from = recent.first().map_or(u64::MAX, |t| t.at_ms);
+            let points = samples
+                .iter()
+                .filter(|t| t.symbol == symbol && t.at_ms < from)
+                .chain(recent)
+                .map(|t| PricePoint(t.at_ms, t.price))
+                .collect();
+            PriceSeries {
+                symbol: symbol.to_string(),
+                points,
+            }
+        })
+        .collect()
+}
+
+/// Publishes one tick per symbol at each of `ticks` (the first at once), which come every
+/// `interval`, and a sample of each on `prices/history` every [`SAMPLE`].
+pub async fn run(hub: Arc<Hub>, interval: Duration, mut ticks: Ticks) {
+    let every = (SAMPLE.as_millis() / interval.as_millis().max(1)).max(1);
+    let mut count: u128 = 0;
     let mut walks: Vec<_> = SYMBOLS
         .iter()
         .map(|&(symbol, start)| (symbol, RandomWalk::new(SmallRng::from_os_rng(), start)))
@@ -67,8 +113,12 @@ pub async fn run(hub: Arc<Hub>, mut ticks: Ticks) {
                 change,
                 at_ms: now_ms(),
             };
+            if count.is_multiple_of(every) {
+                outage.record(hub.publish(channels::PRICE_HISTORY, &tick).await);
+            }
             outage.record(hub.publish(channels::PRICES, &tick).await);
         }
+        count += 1;
     }
 }
 
@@ -116,6 +166,7 @@ mod tests {
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(run(
             hub.clone(),
+            Duration::from_millis(500),
             Ticks::new(Duration::from_millis(500), shutdown.clone()),
         ));
         let frames: Vec<Frame> = subscription.frames.take(2 * SYMBOLS.len()).collect().await;
@@ -158,6 +209,7 @@ mod tests {
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(run(
             hub.clone(),
+            Duration::from_millis(500),
             Ticks::new(Duration::from_millis(500), shutdown.clone()),
         ));
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -170,5 +222,63 @@ mod tests {
             "went on from {}",
             acme.price
         );
+    }
+
+    /// A chart series is the samples up to the first recent tick, then every recent tick,
+    /// per symbol; the history sizes cover the chart's window.
+    #[test]
+    fn series_join_samples_and_recent_ticks() {
+        let tick = |symbol: &str, at_ms: u64| PriceTick {
+            symbol: symbol.into(),
+            price: at_ms as f64,
+            change: 0.0,
+            at_ms,
+        };
+        let samples = [
+            tick("ACME", 0),
+            tick("GLOBEX", 0),
+            tick("ACME", 5_000),
+            tick("ACME", 10_000),
+        ];
+        let recent = [
+            tick("ACME", 9_000),
+            tick("ACME", 9_500),
+            tick("ACME", 10_000),
+        ];
+        let series = series(&samples, &recent);
+        assert_eq!(series.len(), SYMBOLS.len());
+        let acme: Vec<u64> = series[0].points.iter().map(|p| p.0).collect();
+        assert_eq!(acme, [0, 5_000, 9_000, 9_500, 10_000]);
+        assert_eq!(series[1].points.len(), 1);
+        assert!(series[2].points.is_empty());
+        assert_eq!(SAMPLES_KEPT, 540);
+        assert_eq!(recent_history(Duration::from_millis(500)), 360);
+        assert_eq!(recent_history(Duration::from_millis(1)), 20_000);
+    }
+
+    /// Every symbol is sampled on `prices/history` on the first tick and every 5 s after.
+    #[tokio::test(start_paused = true)]
+    async fn samples_go_to_the_history_channel_every_five_seconds() {
+        let hub = Arc::new(crate::demo::test_hub());
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(run(
+            hub.clone(),
+            Duration::from_millis(500),
+            Ticks::new(Duration::from_millis(500), shutdown.clone()),
+        ));
+        // Ticks at 0, 0.5, …, 10 s: samples at 0, 5 and 10 s.
+        tokio::time::sleep(Duration::from_millis(10_100)).await;
+        shutdown.cancel();
+        task.await.unwrap();
+        let samples = hub
+            .recent::<PriceTick>(channels::PRICE_HISTORY, 100)
+            .await
+            .unwrap();
+        assert_eq!(samples.len(), 3 * SYMBOLS.len());
+        let ticks = hub
+            .recent::<PriceTick>(channels::PRICES, 100)
+            .await
+            .unwrap();
+        assert_eq!(ticks.len(), 21 * SYMBOLS.len());
     }
 }

@@ -1,17 +1,18 @@
 //! The app's channels (who may listen, how much history each keeps) and its producers: the
-//! example `clock`, [`stats`] (the hub's own numbers, every second), the benchmark's
-//! channels; and what every producer uses: [`Ticks`] (a clock that runs only on the leading
-//! instance when it should) and [`Outage`]. The demo registers and spawns its own
-//! (`crate::demo`).
+//! example `clock`, [`stats`] (the hub's own numbers, every second), [`presence`] (who is
+//! watching the channels of [`watched`]), the benchmark's channels; and what every producer
+//! uses: [`Ticks`] (a clock that runs only on the leading instance when it should) and
+//! [`Outage`]. The demo registers and spawns its own (`crate::demo`).
 
 pub mod bench;
+pub mod presence;
 pub mod stats;
 
 use std::{sync::Arc, time::Duration};
 
 use app::events::{
     ServerTime,
-    channels::{self, CLOCK, STATS},
+    channels::{self, CLOCK, PRESENCE, PRESENCE_PEOPLE, STATS},
 };
 use tokio::time::{Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
@@ -33,6 +34,17 @@ pub fn registry(heartbeat: Duration) -> Registry {
         (CLOCK, settings(4), public()),
         // The example live collection (app/src/tasks.rs).
         (app::tasks::TASKS, settings(64), signed_in()),
+        // Who watches the channels of `watched()`: only the newest matters.
+        (
+            PRESENCE,
+            settings(1),
+            presence::of_watched(watched(), public()),
+        ),
+        (
+            PRESENCE_PEOPLE,
+            settings(1),
+            presence::of_watched(watched(), signed_in()),
+        ),
     ];
     for (pattern, settings, authorize) in entries {
         registry
@@ -40,6 +52,15 @@ pub fn registry(heartbeat: Duration) -> Registry {
             .unwrap_or_else(|err| panic!("channel table is wrong: {err:?}"));
     }
     registry
+}
+
+/// The channels whose presence is published (`presence/{channel}`): one-segment names.
+pub fn watched() -> Vec<&'static str> {
+    vec![
+        // Who has the tasks page open.
+        app::tasks::TASKS,
+        app::demo::events::channels::PRICES, // demo
+    ]
 }
 
 /// Starts every background producer; each one stops when `state.shutdown` fires. Those whose
@@ -57,6 +78,12 @@ pub fn spawn_all(state: &AppState) -> tokio::task::JoinHandle<()> {
         led(stats::INTERVAL),
     ));
     tokio::spawn(clock(state.hub.clone(), led(Duration::from_secs(1))));
+    tokio::spawn(presence::run(
+        state.hub.clone(),
+        state.cluster.clone(),
+        watched(),
+        led(presence::INTERVAL),
+    ));
     tokio::spawn(hub::sweeper(
         state.hub.clone(),
         state.config.channel_idle,
@@ -66,7 +93,7 @@ pub fn spawn_all(state: &AppState) -> tokio::task::JoinHandle<()> {
         state
             .cluster
             .clone()
-            .run(state.hub.clone(), state.shutdown.clone()),
+            .run(state.hub.clone(), watched(), state.shutdown.clone()),
     )
 }
 
@@ -180,9 +207,26 @@ mod tests {
     #[test]
     fn registry_builds() {
         let registry = registry(Duration::from_secs(15));
-        for name in ["stats", "clock", "tasks"] {
+        for name in [
+            "stats",
+            "clock",
+            "tasks",
+            "presence/tasks",
+            "presence/tasks/people",
+        ] {
             assert!(registry.resolve(name).is_some(), "{name}");
         }
+        // Presence of a channel nobody watches is no channel.
+        let other = registry.resolve("presence/stats").unwrap();
+        assert_eq!(
+            (other.authorize)(None, &other.params),
+            leptos_live::hub::Access::NotFound
+        );
+        let people = registry.resolve("presence/tasks/people").unwrap();
+        assert_eq!(
+            (people.authorize)(None, &people.params),
+            leptos_live::hub::Access::SignInRequired
+        );
         assert!(
             registry.resolve("prices").is_none(),
             "the demo registers its own"

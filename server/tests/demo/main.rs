@@ -8,6 +8,7 @@ mod common;
 mod support;
 
 mod authorization;
+mod dashboard;
 mod failover;
 mod feeds;
 mod framing;

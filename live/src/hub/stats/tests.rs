@@ -24,8 +24,8 @@ fn guards_count_while_alive() {
     let b = stats.connect(Client::user(Some("alice")), ROOMY).unwrap();
     assert_ne!(a.id(), b.id());
     let pattern: Arc<str> = "users/:id/notifications".into();
-    let s1 = stats.subscribe("users/alice/notifications".into(), pattern.clone());
-    let s2 = stats.subscribe("users/bob/notifications".into(), pattern);
+    let s1 = stats.subscribe("users/alice/notifications".into(), pattern.clone(), None);
+    let s2 = stats.subscribe("users/bob/notifications".into(), pattern, None);
     let snapshot = stats.snapshot();
     assert_eq!(snapshot.connections, 2);
     assert_eq!(snapshot.channels, 2);
@@ -109,4 +109,37 @@ fn connection_ids_round_trip() {
     assert_eq!("c42".parse::<ConnectionId>(), Ok(ConnectionId(42)));
     assert_eq!(ConnectionId(7).to_string(), "c7");
     assert!("42".parse::<ConnectionId>().is_err());
+}
+
+/// A channel's presence: its streams, and the signed-in users among them with their streams
+/// each, exactly as long as the subscriptions live; other channels are not counted.
+#[test]
+fn presence_counts_streams_and_users_while_subscribed() {
+    let stats = Arc::new(Stats::default());
+    let pattern: Arc<str> = "prices".into();
+    let alice_1 = stats.subscribe("prices".into(), pattern.clone(), Some("alice"));
+    let alice_2 = stats.subscribe("prices".into(), pattern.clone(), Some("alice"));
+    let bob = stats.subscribe("prices".into(), pattern.clone(), Some("bob"));
+    let guest = stats.subscribe("prices".into(), pattern, None);
+    let _elsewhere = stats.subscribe("orders".into(), "orders".into(), Some("carol"));
+    let presence = stats.presence("prices");
+    assert_eq!(presence.streams, 4);
+    assert_eq!(
+        presence
+            .users
+            .iter()
+            .map(|(u, n)| (u.as_str(), *n))
+            .collect::<Vec<_>>(),
+        [("alice", 2), ("bob", 1)]
+    );
+    assert_eq!(presence.guests(), 1);
+    drop((alice_1, bob));
+    let presence = stats.presence("prices");
+    assert_eq!((presence.streams, presence.guests()), (2, 1));
+    assert_eq!(presence.users.keys().collect::<Vec<_>>(), ["alice"]);
+    drop((alice_2, guest));
+    assert_eq!(stats.presence("prices"), Presence::default());
+    let mut sum = stats.presence("orders");
+    sum.add(&sum.clone());
+    assert_eq!((sum.streams, sum.users["carol"]), (2, 2));
 }

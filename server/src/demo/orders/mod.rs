@@ -195,6 +195,7 @@ fn placed<'a>(owner: &'a str, new: &'a NewOrder) -> impl FnOnce(u64) -> Order + 
         price: (new.price * 100.0).round() / 100.0,
         status: OrderStatus::Open,
         owner: owner.to_string(),
+        placed_at_ms: now_ms(),
         updated_at_ms: now_ms(),
     }
 }

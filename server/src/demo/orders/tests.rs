@@ -117,6 +117,7 @@ fn a_settlement_on_an_instance_whose_clock_is_behind_still_wins() {
         price: 1.0,
         status: OrderStatus::Open,
         owner: "alice".into(),
+        placed_at_ms: ahead,
         updated_at_ms: ahead,
     };
     let filled = settled(&placed, "alice", OrderStatus::Filled).unwrap();
