@@ -50,10 +50,24 @@ test('README screenshots', async ({ page, browser, baseURL }) => {
 
   await page.getByTestId('job').getByRole('button', { name: 'Start a job' }).click();
   await settle(page);
+  // A fresh server has a minute or two of prices: the 1 min window fills the chart.
+  for (const p of [page, bob]) await p.getByRole('group', { name: 'Chart window' }).getByRole('button', { name: '1 min' }).click();
+  // The crosshair on the chart, reading a price.
+  const chart = (await page.getByTestId('chart').boundingBox())!;
+  await page.mouse.move(chart.x + chart.width * 0.7, chart.y + chart.height / 2);
+  await expect(page.getByTestId('chart-readout')).toHaveText(/^ACME \d+\.\d\d · /);
   await page.screenshot({ path: path.join(DOCS, 'dashboard.png'), animations: 'disabled' });
   await settle(bob);
   await bob.screenshot({ path: path.join(DOCS, 'dashboard-dark.png'), animations: 'disabled' });
   await dark.close();
+
+  // A phone (390 px), signed in: the same page, laid out for it.
+  const phone = await browser.newContext({ baseURL, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+  const phonePage = await phone.newPage();
+  await signIn(phonePage, 'bob');
+  await settle(phonePage);
+  await phonePage.screenshot({ path: path.join(DOCS, 'dashboard-phone.png'), animations: 'disabled' });
+  await phone.close();
 
   await page.goto('/streams');
   await expect(page.getByTestId('server-time')).toHaveText(/\d\d:\d\d:\d\d/);
