@@ -41,6 +41,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                <meta name="description" content="A live dashboard: every figure updates as it happens."/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 // One title and one stylesheet for every page, written here rather than with
                 // leptos_meta (add it back for per-page titles; it costs ~5 KB of brotli wasm).
