@@ -11,6 +11,8 @@ pub const HEIGHT: f64 = 240.0;
 const RIGHT: f64 = 64.0;
 const BOTTOM: f64 = 24.0;
 const TOP: f64 = 12.0;
+/// Room a time label needs ("10 min ago" at the axis's type size), right-aligned at its tick.
+const LABEL_WIDTH: f64 = 64.0;
 
 /// What the SVG draws for a window of points.
 #[derive(Debug, Default, PartialEq)]
@@ -90,11 +92,16 @@ pub fn plot(points: &[PricePoint], window_ms: u64, width: f64, picked: u64) -> P
         60_001..=300_000 => 60_000,
         _ => 300_000,
     };
-    let times = (0..=window_ms / tick_ms)
-        .map(|k| k * tick_ms)
-        .filter(|back| *back < window_ms)
-        .map(|back| (x(end - back.min(end)), ago(back)))
-        .collect();
+    // From `now` leftwards; a label that would run into the one to its right, or off the
+    // left edge, is left out (a phone shows every other one).
+    let mut times: Vec<(f64, String)> = Vec::new();
+    for back in (0..=window_ms / tick_ms).map(|k| k * tick_ms) {
+        let at = x(end - back.min(end));
+        let room = times.last().map_or(f64::MAX, |(right, _)| right - at);
+        if back < window_ms && room >= LABEL_WIDTH && at >= LABEL_WIDTH {
+            times.push((at, ago(back)));
+        }
+    }
     let crosshair = shown.iter().find(|p| p.0 == picked).map(|p| x(p.0));
     Plot {
         line,
@@ -224,6 +231,16 @@ mod tests {
         let minutes = super::plot(&line(200, 5_000), 15 * 60_000, 664.0, 0);
         let times: Vec<&str> = minutes.times.iter().map(|(_, l)| l.as_str()).collect();
         assert_eq!(times, ["now", "5 min ago", "10 min ago"]);
+        // A phone's 300 px: every other label, none off the left edge.
+        let narrow = super::plot(&line(400, 1_000), 5 * 60_000, 300.0, 0);
+        let times: Vec<&str> = narrow.times.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(times, ["now", "2 min ago"]);
+        assert!(
+            narrow
+                .times
+                .windows(2)
+                .all(|w| w[0].0 - w[1].0 >= LABEL_WIDTH)
+        );
     }
 
     /// The crosshair stands on the picked point when it is shown, nowhere otherwise.
