@@ -154,8 +154,7 @@ impl Cluster {
             if leads != self.leading.swap(leads, Ordering::Relaxed) {
                 tracing::info!(instance = %self.instance, leads, "shared producers");
             }
-            let presence: BTreeMap<&str, Presence> =
-                watched.iter().map(|&c| (c, hub.presence(c))).collect();
+            let presence = local_presence(&hub, &watched);
             if let Err(err) = self.beat(shared, &hub.stats().snapshot(), &presence).await {
                 tracing::debug!(error = %err, "cannot write this instance's stats");
             }
@@ -243,25 +242,39 @@ impl Cluster {
 }
 
 impl Cluster {
-    /// Who watches `channel` over every live instance; alone (or when Redis does not answer),
-    /// `local`. Each instance's part is at most one [`BEAT`] old.
-    pub async fn presence(&self, channel: &str, local: Presence) -> Presence {
+    /// Who watches each channel of `local` (this instance's part, [`local_presence`]) over
+    /// every live instance, from one read of their reports; alone (or when Redis does not
+    /// answer), `local`. Each instance's part is at most one [`BEAT`] old.
+    pub async fn presence<'a>(
+        &self,
+        local: BTreeMap<&'a str, Presence>,
+    ) -> BTreeMap<&'a str, Presence> {
         let Some(shared) = &self.shared else {
             return local;
         };
-        let Ok(found) = reports(shared, "presence").await else {
-            return local;
+        let found = match reports(shared, "presence").await {
+            Ok(found) if !found.is_empty() => found,
+            _ => return local,
         };
-        let mut sum = Presence::default();
+        let mut sum: BTreeMap<&str, Presence> =
+            local.keys().map(|&c| (c, Presence::default())).collect();
         for report in &found {
-            if let Ok(mut channels) = serde_json::from_str::<BTreeMap<String, Presence>>(report)
-                && let Some(part) = channels.remove(channel)
-            {
-                sum.add(&part);
+            let Ok(parts) = serde_json::from_str::<BTreeMap<String, Presence>>(report) else {
+                continue;
+            };
+            for (channel, total) in &mut sum {
+                if let Some(part) = parts.get(*channel) {
+                    total.add(part);
+                }
             }
         }
-        if found.is_empty() { local } else { sum }
+        sum
     }
+}
+
+/// Who watches each of `watched` on this instance.
+pub fn local_presence<'a>(hub: &Hub, watched: &[&'a str]) -> BTreeMap<&'a str, Presence> {
+    watched.iter().map(|&c| (c, hub.presence(c))).collect()
 }
 
 /// What every live instance last wrote under `kind` (`stats`, `presence`): one JSON text each.

@@ -10,7 +10,7 @@ use app::events::{Watching, channels};
 use leptos_live::hub::{Access, Hub, Presence, registry::Authorize};
 
 use super::{Outage, Ticks};
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, local_presence};
 
 /// How often presence is looked at (and published if it changed).
 pub const INTERVAL: Duration = Duration::from_secs(1);
@@ -66,8 +66,8 @@ pub async fn run(
             // Another instance published meanwhile: say it all again.
             published.clear();
         }
-        for &channel in &watched {
-            let presence = cluster.presence(channel, hub.presence(channel)).await;
+        let now = cluster.presence(local_presence(&hub, &watched)).await;
+        for (channel, presence) in now {
             if published.get(channel) == Some(&presence) {
                 continue;
             }
