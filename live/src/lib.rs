@@ -18,6 +18,7 @@
 //!   eviction, stats; in memory or shared by several instances through Redis.
 //! - `sse`: a subscription as a `text/event-stream` response, framed once per event.
 //! - `shutdown`: one signal, phases (not ready, streams end, bounded drain).
+//! - `metrics`: the hub's Prometheus registry, which an app's own metrics join.
 //!
 //! Browser side (feature `hydrate`): the client opens the stream with `fetch`, shares it
 //! between tabs (Web Locks + `BroadcastChannel`) and delivers events to components.
@@ -34,6 +35,8 @@ pub mod cursor;
 pub mod event;
 #[cfg(feature = "ssr")]
 pub mod hub;
+#[cfg(feature = "ssr")]
+pub mod metrics;
 #[cfg(feature = "ssr")]
 pub mod shutdown;
 pub mod snapshot;

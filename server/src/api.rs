@@ -32,12 +32,18 @@ pub async fn stats(State(state): State<AppState>) -> Json<StreamStats> {
 }
 
 /// `GET /api/ops/channels`: subscribers per concrete channel, which names who is online, so
-/// only for the operator: `Authorization: Bearer $OPS_TOKEN`. Without `OPS_TOKEN` configured
-/// the endpoint does not exist (404), and a wrong token is 401.
+/// only for the operator (see [`operator`]).
 pub async fn channel_detail(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<BTreeMap<String, usize>>, ApiError> {
+    operator(&state, &headers)?;
+    Ok(Json(state.hub.stats().channel_detail()))
+}
+
+/// Lets only the operator through: `Authorization: Bearer $OPS_TOKEN`. Without `OPS_TOKEN`
+/// configured the operator endpoints do not exist (404), and a wrong token is 401.
+pub fn operator(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(token) = &state.config.ops_token else {
         return Err(ApiError::not_found(
             "no such endpoint (OPS_TOKEN is not set)",
@@ -55,7 +61,7 @@ pub async fn channel_detail(
             "operator endpoint: send Authorization: Bearer <OPS_TOKEN>",
         ));
     }
-    Ok(Json(state.hub.stats().channel_detail()))
+    Ok(())
 }
 
 /// `GET /healthz`: the process answers.

@@ -4,7 +4,7 @@
 use axum::{extract::State, http::HeaderMap, response::Response};
 use leptos_live::{
     Hello,
-    hub::{self, Client},
+    hub::{self, Client, Refusal},
     sse::{self, Shape},
 };
 use serde::Deserialize;
@@ -44,8 +44,10 @@ pub async fn multiplexed(
 ) -> Result<Response, ApiError> {
     // Parsed against the limit: a list of thousands of names costs no more than limit + 1.
     let list = query.channels.as_deref().unwrap_or_default();
-    let names = hub::channel_list(list, state.config.limits.channels_per_connection)?;
-    let cursor = cursor(&headers, &query)?;
+    let names = hub::channel_list(list, state.config.limits.channels_per_connection)
+        .map_err(|err| refused(&state, Refusal::BadRequest, err.into()))?;
+    let cursor =
+        cursor(&headers, &query).map_err(|err| refused(&state, Refusal::BadRequest, err))?;
     let client = Client {
         user: user.as_deref(),
         addr,
@@ -58,16 +60,23 @@ pub async fn multiplexed(
 pub async fn single(request: Request, channel: String) -> Result<Response, ApiError> {
     let (State(state), CurrentUser(user), ClientAddr(addr), ApiQuery(query), headers) = request;
     if query.channels.is_some() {
-        return Err(ApiError::bad_request(
-            "channels= is for /api/stream; this endpoint has one channel",
-        ));
+        let err =
+            ApiError::bad_request("channels= is for /api/stream; this endpoint has one channel");
+        return Err(refused(&state, Refusal::BadRequest, err));
     }
-    let cursor = cursor(&headers, &query)?;
+    let cursor =
+        cursor(&headers, &query).map_err(|err| refused(&state, Refusal::BadRequest, err))?;
     let client = Client {
         user: user.as_deref(),
         addr,
     };
     open(&state, client, &[channel], cursor, Shape::Single).await
+}
+
+/// A stream refused before the hub saw it (which counts its own refusals): counted too.
+fn refused(state: &AppState, why: Refusal, err: ApiError) -> ApiError {
+    state.hub.stats().refuse(why);
+    err
 }
 
 /// The client's resume position (`Last-Event-ID` wins over `?last_event_id=`).
@@ -85,9 +94,8 @@ async fn open(
 ) -> Result<Response, ApiError> {
     if state.stopping.is_cancelled() {
         // Draining (see `crate::shutdown`): the client's retry goes to another instance.
-        return Err(ApiError::unavailable(
-            "this server is shutting down; reconnect in a moment",
-        ));
+        let err = ApiError::unavailable("this server is shutting down; reconnect in a moment");
+        return Err(refused(state, Refusal::Unavailable, err));
     }
     let subscription = state.hub.subscribe(client, channels, cursor).await?;
     let hello = Hello {

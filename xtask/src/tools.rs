@@ -44,18 +44,25 @@ pub fn ensure(need: Need) -> Result {
     Ok(())
 }
 
-/// Debian's `redis-server` (the scale-out tests start throwaway ones) and `nginx` (the
-/// cluster in front of several instances), when missing.
+/// The real servers the tests start, from Debian when missing: `redis-server` (the scale-out
+/// tests start throwaway ones), `nginx` (the cluster in front of several instances) and
+/// `prometheus` with `promtool` (the metrics tests scrape and lint `/metrics`).
 pub fn servers() -> Result {
-    let missing: Vec<&str> = [("redis-server", "redis-server"), ("nginx", "nginx")]
-        .into_iter()
-        .filter(|(binary, _)| which(binary).is_none())
-        .map(|(_, package)| package)
-        .collect();
+    let mut missing: Vec<&str> = [
+        ("redis-server", "redis-server"),
+        ("nginx", "nginx"),
+        ("prometheus", "prometheus"),
+        ("promtool", "prometheus"),
+    ]
+    .into_iter()
+    .filter(|(binary, _)| which(binary).is_none())
+    .map(|(_, package)| package)
+    .collect();
+    missing.dedup();
     if missing.is_empty() {
         return Ok(());
     }
-    apt_install("Redis and nginx", &missing)
+    apt_install("Redis, nginx and Prometheus", &missing)
         .map_err(|err| format!("{err}; install {} by hand", missing.join(" ")))?;
     Ok(())
 }

@@ -47,6 +47,8 @@
 //! back if the announcement fails (see `Collection`).
 
 #[cfg(feature = "ssr")]
+mod error;
+#[cfg(feature = "ssr")]
 pub mod redis;
 #[cfg(feature = "ssr")]
 mod server;
@@ -56,7 +58,9 @@ pub mod store;
 mod tests;
 
 #[cfg(feature = "ssr")]
-pub use server::{Collection, CollectionError};
+pub use error::CollectionError;
+#[cfg(feature = "ssr")]
+pub use server::Collection;
 #[cfg(feature = "ssr")]
 pub use store::Store;
 

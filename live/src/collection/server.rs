@@ -4,7 +4,7 @@
 use std::{marker::PhantomData, sync::Arc, time::Duration};
 
 use super::{
-    Created, Item, Listing, Rules, Updated,
+    CollectionError, Created, Item, Listing, Rules, Updated,
     store::{Claim, Entry, Store, Written},
 };
 use crate::{
@@ -22,41 +22,6 @@ const ANNOUNCE_RETRIES: [Duration; 5] = [
     Duration::from_secs(8),
     Duration::from_secs(16),
 ];
-
-/// Why a change to a collection was refused; `E` is the app's own reason (from the rule an
-/// `update` applies).
-#[derive(Debug, thiserror::Error)]
-pub enum CollectionError<E = std::convert::Infallible> {
-    /// The app's rule refused the change.
-    #[error("{0}")]
-    Refused(E),
-    /// No item with that id (perhaps it aged out).
-    #[error("no item {0}")]
-    NotFound(u64),
-    /// The owner has as many active items as allowed.
-    #[error("{limit} active items is the most allowed")]
-    OverLimit { limit: usize },
-    /// Other writers kept changing the item; try again.
-    #[error("item {0} is changing; try again")]
-    Busy(u64),
-    /// A rule tried to change what the collection owns: an item's id or owner.
-    #[error("item {0}: a change may not move an item's id or owner")]
-    Moved(u64),
-    /// The idempotency key was used for item `{0}`, which is not there: the first request
-    /// with it is still running, or its item aged out (use a new key for a new item).
-    #[error("this idempotency key was used for item {0}, which is not there (yet)")]
-    KeyUsed(u64),
-    /// The store failed or did not answer. The change may have been made: retry a creation
-    /// with the same idempotency key.
-    #[error(transparent)]
-    Hub(#[from] HubError),
-}
-
-impl<E> From<BackendError> for CollectionError<E> {
-    fn from(err: BackendError) -> Self {
-        Self::Hub(HubError::Backend(err))
-    }
-}
 
 /// The items of type `T` announced on one channel of `hub`, bounded by [`Rules`]: in this
 /// process, or with the Redis hub in Redis, where every instance sees the same items.
@@ -128,6 +93,15 @@ impl<T: Item> Collection<T> {
         make: impl FnOnce(u64) -> T,
         except: Option<ConnectionId>,
     ) -> Result<T, CollectionError> {
+        let created = self.create_uncounted(make, except).await;
+        self.counted("create", created)
+    }
+
+    async fn create_uncounted(
+        &self,
+        make: impl FnOnce(u64) -> T,
+        except: Option<ConnectionId>,
+    ) -> Result<T, CollectionError> {
         self.hub.registered(&self.channel)?;
         let id = self.store.next_id().await?;
         self.insert(id, make, except, None).await
@@ -139,6 +113,16 @@ impl<T: Item> Collection<T> {
     /// ([`KEY_TTL_SECS`](super::store::KEY_TTL_SECS)). Make the key the caller's own, e.g.
     /// `format!("{user}:{header}")`: one user's keys must never meet another's.
     pub async fn create_once(
+        &self,
+        key: &str,
+        make: impl FnOnce(u64) -> T,
+        except: Option<ConnectionId>,
+    ) -> Result<T, CollectionError> {
+        let created = self.create_once_uncounted(key, make, except).await;
+        self.counted("create", created)
+    }
+
+    async fn create_once_uncounted(
         &self,
         key: &str,
         make: impl FnOnce(u64) -> T,
@@ -240,6 +224,16 @@ impl<T: Item> Collection<T> {
         except: Option<ConnectionId>,
         change: impl Fn(&T) -> Result<T, E>,
     ) -> Result<T, CollectionError<E>> {
+        let updated = self.update_uncounted(id, except, change).await;
+        self.counted("update", updated)
+    }
+
+    async fn update_uncounted<E>(
+        &self,
+        id: u64,
+        except: Option<ConnectionId>,
+        change: impl Fn(&T) -> Result<T, E>,
+    ) -> Result<T, CollectionError<E>> {
         self.hub.registered(&self.channel)?;
         for _ in 0..ATTEMPTS {
             let json = self
@@ -264,6 +258,33 @@ impl<T: Item> Collection<T> {
             return Ok(after);
         }
         Err(CollectionError::Busy(id))
+    }
+
+    /// Counts a write's outcome (`leptos_live_collection_writes_total`, by the collection's
+    /// channel pattern) and hands it on.
+    fn counted<U, E>(
+        &self,
+        operation: &'static str,
+        written: Result<U, CollectionError<E>>,
+    ) -> Result<U, CollectionError<E>> {
+        let outcome = match &written {
+            Ok(_) => "ok",
+            Err(err) => err.outcome(),
+        };
+        let pattern = self.hub.pattern(&self.channel);
+        self.hub
+            .metrics()
+            .counter(
+                "leptos_live_collection_writes_total",
+                "Writes to live collections, by collection (channel pattern), operation and outcome.",
+                &[
+                    ("collection", pattern.as_deref().unwrap_or("unregistered")),
+                    ("operation", operation),
+                    ("outcome", outcome),
+                ],
+            )
+            .increment(1);
+        written
     }
 
     /// Item `id`, if the collection holds it.

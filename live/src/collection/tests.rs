@@ -117,6 +117,41 @@ async fn active_items_are_capped_per_owner_and_retired_ones_age_out() {
     ));
 }
 
+/// Every write is counted by collection pattern, operation and outcome
+/// (`leptos_live_collection_writes_total`).
+#[tokio::test]
+async fn writes_are_counted_by_outcome() {
+    let hub = hub();
+    let tasks = Collection::<Task>::new(hub.clone(), "tasks", RULES);
+    let task = tasks.create(new_task("alice"), None).await.unwrap();
+    tasks.create(new_task("alice"), None).await.unwrap();
+    tasks.create(new_task("alice"), None).await.unwrap_err();
+    tasks
+        .update(task.id, None, finish("bob"))
+        .await
+        .unwrap_err();
+    tasks.update(task.id, None, finish("alice")).await.unwrap();
+    tasks.update(99, None, finish("alice")).await.unwrap_err();
+    let text = hub.render_metrics();
+    let series = |op: &str, outcome: &str| {
+        format!(
+            "leptos_live_collection_writes_total{{collection=\"tasks\",operation=\"{op}\",outcome=\"{outcome}\"}}"
+        )
+    };
+    for (op, outcome, n) in [
+        ("create", "ok", 2),
+        ("create", "over_limit", 1),
+        ("update", "refused", 1),
+        ("update", "ok", 1),
+        ("update", "not_found", 1),
+    ] {
+        assert!(
+            text.contains(&format!("{} {n}\n", series(op, outcome))),
+            "{op} {outcome}: {text}"
+        );
+    }
+}
+
 /// A rule's refusal changes nothing; a rule may not move an item to another owner.
 #[tokio::test]
 async fn a_refused_change_leaves_the_item_as_it_was() {

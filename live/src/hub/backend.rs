@@ -103,12 +103,26 @@ pub struct NewEvent {
     pub except: Box<[ConnectionId]>,
 }
 
+/// The state of a backend's link to a shared store, for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Link {
+    /// Times the link was lost and made again.
+    pub relinks: u64,
+    /// Channels that could not recover what they missed while it was down.
+    pub gaps: u64,
+}
+
 pub trait Backend: Send + Sync + 'static {
     /// Names this backend's history; cursors from another epoch are foreign (see `Cursor`).
     fn epoch(&self) -> Arc<str>;
 
     /// Why the backend cannot serve right now (e.g. its store is unreachable), for `/readyz`.
     fn degraded(&self) -> Option<String> {
+        None
+    }
+
+    /// Its link to a shared store, if it has one.
+    fn link(&self) -> Option<Link> {
         None
     }
 

@@ -14,6 +14,8 @@
 //!   `publish`: [`Hub::publish`] and its pending [`Publish`].
 
 pub mod backend;
+mod channel_list;
+mod export;
 pub mod memory;
 mod publish;
 pub mod redis;
@@ -23,15 +25,21 @@ pub mod subscription;
 
 pub use crate::cursor::{Cursor, MalformedCursor};
 pub use backend::{Backend, BackendError, Stored};
+pub use channel_list::channel_list;
+pub use export::Refusal;
 pub use publish::{Publish, is_valid_event_name};
 pub use registry::{Access, Registry, Settings};
-pub use stats::{Client, ConnectionId, Presence, Refused, Stats, StreamLimits};
+pub use stats::{Client, ConnectionId, Presence, Refused, Stats, StreamLimits, Totals};
 pub use subscription::{Frame, Subscription};
 
 use std::{sync::Arc, time::Duration};
 
-use crate::event::LiveEvent;
+use crate::{
+    event::LiveEvent,
+    metrics::{Histogram, Metrics},
+};
 
+use channel_list::distinct;
 use subscription::Joined;
 
 /// Why the hub refused a call. Each maps to one HTTP status (the app's error type says which).
@@ -93,43 +101,6 @@ impl Default for Limits {
     }
 }
 
-/// Parses `a,b,c` (names trimmed, empty ones skipped, duplicates dropped) and stops at the
-/// first name past `limit`, or past `2 × limit` names listed, repeats included: the work is
-/// bounded by the limit, not by the length of the list.
-pub fn channel_list(text: &str, limit: usize) -> Result<Vec<String>, HubError> {
-    let names = text.split(',').map(str::trim).filter(|n| !n.is_empty());
-    Ok(distinct(names, limit)?
-        .into_iter()
-        .map(str::to_string)
-        .collect())
-}
-
-/// `names` without duplicates, in order; refused when empty, when a name past `limit`
-/// appears, or when more than `2 × limit` names come (repeats too), which is where the loop
-/// stops: its cost is bounded by the limit, not the input.
-fn distinct<'a>(
-    names: impl IntoIterator<Item = &'a str>,
-    limit: usize,
-) -> Result<Vec<&'a str>, HubError> {
-    let mut unique: Vec<&str> = Vec::new();
-    for (listed, name) in names.into_iter().enumerate() {
-        if listed == limit.saturating_mul(2) {
-            return Err(HubError::TooManyChannels { limit });
-        }
-        if unique.contains(&name) {
-            continue;
-        }
-        if unique.len() == limit {
-            return Err(HubError::TooManyChannels { limit });
-        }
-        unique.push(name);
-    }
-    if unique.is_empty() {
-        return Err(HubError::NoChannels);
-    }
-    Ok(unique)
-}
-
 /// All channels of this server: the registry (what exists, who may listen), the backend
 /// (ids, history, fan-out) and the stats.
 pub struct Hub {
@@ -137,16 +108,34 @@ pub struct Hub {
     backend: Arc<dyn Backend>,
     stats: Arc<Stats>,
     limits: Limits,
+    /// The hub's Prometheus registry, which the app's own metrics join.
+    metrics: Metrics,
+    /// `leptos_live_publish_duration_seconds`.
+    publish_seconds: Histogram,
 }
 
 impl Hub {
     pub fn new(registry: Registry, backend: Arc<dyn Backend>, limits: Limits) -> Self {
+        let metrics = Metrics::default();
+        let publish_seconds = metrics.histogram(
+            "leptos_live_publish_duration_seconds",
+            "From a publish call until the backend took the event: stored and in every local subscriber's ring (memory), or accepted by Redis.",
+            &[],
+        );
         Self {
             registry,
             backend,
             stats: Arc::default(),
             limits,
+            metrics,
+            publish_seconds,
         }
+    }
+
+    /// The hub's Prometheus registry: add an app's own metrics to it, and serve
+    /// [`Hub::render_metrics`]. See [`crate::metrics`].
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Fails unless `channel` is registered (whoever may subscribe to it).
@@ -155,6 +144,11 @@ impl Hub {
             Some(_) => Ok(()),
             None => Err(HubError::UnknownChannel(channel.to_string())),
         }
+    }
+
+    /// The registered pattern `channel` matches (a bounded label for metrics).
+    pub fn pattern(&self, channel: &str) -> Option<Arc<str>> {
+        self.registry.resolve(channel).map(|r| r.pattern)
     }
 
     /// Checks that `channel` exists and `user` may subscribe to it; returns its pattern and
@@ -181,7 +175,24 @@ impl Hub {
     /// Every channel is authorized before anything is subscribed, so a refused request leaves
     /// no trace. Each channel's replay and live feed come from the backend as one step, so
     /// nothing falls between them.
+    /// A refusal is counted by its [`Refusal`] (`leptos_live_streams_refused_total`).
     pub async fn subscribe(
+        &self,
+        client: Client<'_>,
+        channels: &[String],
+        cursor: Option<Cursor>,
+    ) -> Result<Subscription, HubError> {
+        let subscribed = self.open(client, channels, cursor).await;
+        if let Err(err) = &subscribed
+            && !matches!(err, HubError::Refused(_))
+        {
+            // The stream limits count their own refusals.
+            self.stats.refuse(Refusal::from(err));
+        }
+        subscribed
+    }
+
+    async fn open(
         &self,
         client: Client<'_>,
         channels: &[String],

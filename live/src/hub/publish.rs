@@ -88,11 +88,15 @@ impl<'a> IntoFuture for Publish<'a> {
                 data: data.into(),
                 except: self.except.into_boxed_slice(),
             };
+            let started = std::time::Instant::now();
             let stored = self
                 .hub
                 .backend
                 .publish(self.channel, settings.history, event)
                 .await?;
+            self.hub
+                .publish_seconds
+                .record(started.elapsed().as_secs_f64());
             self.hub.stats.published();
             Ok(stored.id)
         }

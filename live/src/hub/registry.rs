@@ -146,6 +146,11 @@ impl Registry {
         Ok(())
     }
 
+    /// Every registered pattern, in the order registered.
+    pub fn patterns(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|e| &*e.text)
+    }
+
     /// The first pattern that matches `name`, with its parameters.
     pub fn resolve(&self, name: &str) -> Option<Resolved> {
         if !is_channel_name(name) {

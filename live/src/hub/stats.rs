@@ -13,6 +13,10 @@ use std::{
     },
 };
 
+pub use limits::{Client, Refused, StreamLimits};
+pub use presence::Presence;
+
+use super::export::Refusal;
 use crate::event::StreamStats;
 
 /// Identifies one stream connection, e.g. for `publish(…).except([id])`, on every instance
@@ -40,53 +44,21 @@ impl FromStr for ConnectionId {
     }
 }
 
-/// Who is opening a stream: the signed-in user, if any, and the client's address, if known
-/// (an app finds it behind a trusted proxy).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Client<'a> {
-    pub user: Option<&'a str>,
-    pub addr: Option<IpAddr>,
-}
-
-impl<'a> Client<'a> {
-    /// A client known only by its user (tests, producers).
-    pub fn user(user: Option<&'a str>) -> Self {
-        Self { user, addr: None }
-    }
-}
-
-/// How many streams may be open at once.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StreamLimits {
-    /// In all, over every client (keep it below the process's open-file limit).
-    pub total: usize,
-    /// From one client address (an IPv4 address, or an IPv6 /64).
-    pub per_address: usize,
-    /// Per signed-in user.
-    pub per_user: usize,
-}
-
-/// A stream refused by one of the [`StreamLimits`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum Refused {
-    #[error("the server holds its limit of {limit} streams; try again shortly")]
-    Total { limit: usize },
-    #[error("at most {limit} open streams per address; close one first")]
-    Address { limit: usize },
-    #[error("at most {limit} open streams per user; close one first")]
-    User { limit: usize },
-}
-
 /// Live counters. Relaxed atomics suffice: each number is read on its own.
 #[derive(Debug)]
 pub struct Stats {
     next_connection: AtomicU64,
     /// Mirrors `open.total`, so that reading it takes no lock.
     connections: AtomicUsize,
+    accepted: AtomicU64,
     published: AtomicU64,
+    delivered: AtomicU64,
     replayed: AtomicU64,
     resynced: AtomicU64,
+    skipped: AtomicU64,
     refused: AtomicU64,
+    /// Every refused stream by [`Refusal`] (`refused` counts the limits' only).
+    refusals: [AtomicU64; Refusal::ALL.len()],
     /// What the stream limits count; one lock, taken once per connect and once per close.
     open: Mutex<Open>,
     /// Subscribers per channel, with the channel's pattern and the signed-in users among them;
@@ -102,10 +74,14 @@ impl Default for Stats {
         Self {
             next_connection: AtomicU64::new(start),
             connections: AtomicUsize::default(),
+            accepted: AtomicU64::default(),
             published: AtomicU64::default(),
+            delivered: AtomicU64::default(),
             replayed: AtomicU64::default(),
             resynced: AtomicU64::default(),
+            skipped: AtomicU64::default(),
             refused: AtomicU64::default(),
+            refusals: Default::default(),
             open: Mutex::default(),
             per_channel: Mutex::default(),
         }
@@ -119,30 +95,6 @@ struct Subscribed {
     pattern: Arc<str>,
     count: usize,
     users: HashMap<Arc<str>, usize>,
-}
-
-/// Who subscribes to a channel on this instance ([`Stats::presence`]): how many streams, and
-/// the signed-in users among them with their streams each. Bounded by the open streams.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Presence {
-    pub streams: usize,
-    pub users: BTreeMap<String, usize>,
-}
-
-impl Presence {
-    /// Adds another instance's presence to this one.
-    pub fn add(&mut self, other: &Presence) {
-        self.streams += other.streams;
-        for (user, n) in &other.users {
-            *self.users.entry(user.clone()).or_default() += n;
-        }
-    }
-
-    /// Streams of clients that are not signed in.
-    pub fn guests(&self) -> usize {
-        self.streams
-            .saturating_sub(self.users.values().sum::<usize>())
-    }
 }
 
 #[derive(Debug, Default)]
@@ -189,6 +141,7 @@ impl Stats {
     ) -> Result<ConnectionGuard, Refused> {
         let refuse = |why| {
             self.refused.fetch_add(1, Ordering::Relaxed);
+            self.refuse(Refusal::from(why));
             Err(why)
         };
         let addr = client.addr.map(address_key);
@@ -221,6 +174,7 @@ impl Stats {
             *open.per_user.entry(user.into()).or_default() += 1;
         }
         self.connections.store(open.total, Ordering::Relaxed);
+        self.accepted.fetch_add(1, Ordering::Relaxed);
         Ok(ConnectionGuard {
             stats: self.clone(),
             id,
@@ -276,12 +230,41 @@ impl Stats {
         self.published.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// One live event framed for one stream.
+    pub fn delivered(&self) {
+        self.delivered.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn replayed(&self) {
         self.replayed.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn resynced(&self) {
         self.resynced.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `n` events a stream that fell behind lost to its channel's ring (it gets a resync).
+    pub fn skipped(&self, n: u64) {
+        self.skipped.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts a stream refused for `why` (the limits of [`Stats::connect`] count themselves).
+    pub fn refuse(&self, why: Refusal) {
+        self.refusals[why as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The totals since start, for [`Hub::render_metrics`](super::Hub::render_metrics).
+    pub fn totals(&self) -> Totals {
+        let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        Totals {
+            accepted: load(&self.accepted),
+            published: load(&self.published),
+            delivered: load(&self.delivered),
+            replayed: load(&self.replayed),
+            resynced: load(&self.resynced),
+            skipped: load(&self.skipped),
+            refused: Refusal::ALL.map(|why| (why, load(&self.refusals[why as usize]))),
+        }
     }
 
     /// The counters as the JSON body of `GET /api/stats`: subscribers by channel *pattern*,
@@ -317,6 +300,18 @@ impl Stats {
             .map(|(channel, subscribed)| (channel.to_string(), subscribed.count))
             .collect()
     }
+}
+
+/// The hub's counters since start; see [`Stats::totals`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Totals {
+    pub accepted: u64,
+    pub published: u64,
+    pub delivered: u64,
+    pub replayed: u64,
+    pub resynced: u64,
+    pub skipped: u64,
+    pub refused: [(Refusal, u64); Refusal::ALL.len()],
 }
 
 /// One open stream connection; see [`Stats::connect`].
@@ -376,5 +371,7 @@ impl Drop for SubscriberGuard {
     }
 }
 
+mod limits;
+mod presence;
 #[cfg(test)]
 mod tests;

@@ -140,6 +140,7 @@ impl Tracker {
             | Input::Live(index, Live::Lagged(_))
             | Input::Live(index, Live::Missed) => {
                 if let Input::Live(_, Live::Lagged(skipped)) = &input {
+                    self.stats.skipped(*skipped);
                     // A connection that does not keep up (a stuck or slow reader): what it
                     // costs is bounded by the channel's ring, and it hears about the gap.
                     tracing::warn!(
@@ -161,6 +162,7 @@ impl Tracker {
                 if event.id <= self.positions[index] || event.except.contains(&self.id) {
                     return None;
                 }
+                self.stats.delivered();
                 Some(self.advance(index, event))
             }
         }

@@ -90,8 +90,8 @@ pub struct Settings {
     /// render that never finishes must not hold its connection forever).
     #[arg(long, env = "RENDER_TIMEOUT_MS", default_value = "10000", value_parser = millis)]
     pub render_timeout_ms: u64,
-    /// Bearer token (at least 16 characters) for the operator's GET /api/ops/channels [default:
-    /// unset, the endpoint answers 404].
+    /// Bearer token (at least 16 characters) for the operator's GET /api/ops/channels and GET
+    /// /metrics (Prometheus) [default: unset, both answer 404].
     #[arg(long, env = "OPS_TOKEN", hide_env_values = true, value_parser = ops_token)]
     pub ops_token: Option<String>,
     /// 128 hex digits (64 bytes) signing the session cookie, connection ids and job ids

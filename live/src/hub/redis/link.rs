@@ -58,6 +58,7 @@ impl Redis {
                         }
                     };
                     self.linked.store(false, Ordering::Relaxed);
+                    self.relinks.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(cause = lost, "Redis pub/sub link lost; relinking");
                 }
                 Err(err) => {
@@ -125,11 +126,13 @@ impl Redis {
                 ..
             }) => {
                 tracing::warn!(channel = %channel.name, last, head, "events lost from Redis; resync");
+                self.gaps.fetch_add(1, Ordering::Relaxed);
                 channel.missed();
                 *channel.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(head);
             }
             Err(err) => {
                 tracing::warn!(channel = %channel.name, error = %err, "cannot recover; resync");
+                self.gaps.fetch_add(1, Ordering::Relaxed);
                 channel.missed();
             }
         }

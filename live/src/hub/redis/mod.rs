@@ -38,7 +38,7 @@ use std::{
     collections::HashMap,
     sync::{
         Arc, PoisonError, RwLock,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -52,7 +52,7 @@ use rand::Rng;
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 use tokio_util::sync::CancellationToken;
 
-use super::backend::{Backend, BackendError, Feed, Live, NewEvent, Replay, Stored};
+use super::backend::{Backend, BackendError, Feed, Link, Live, NewEvent, Replay, Stored};
 use decode::entries;
 use local::{Delivery, Local};
 use scripts::{EPOCH, FLATTEN, Keys, PUBLISH, READ, RECENT};
@@ -96,6 +96,10 @@ pub struct Redis {
     linked: AtomicBool,
     /// Whether the last command succeeded.
     commands_ok: AtomicBool,
+    /// Times the pub/sub link was lost (metrics).
+    relinks: AtomicU64,
+    /// Channels that could not catch up after a relink (metrics).
+    gaps: AtomicU64,
 }
 
 /// A failed command, in one line.
@@ -142,6 +146,8 @@ impl Redis {
             local: RwLock::default(),
             linked: AtomicBool::new(false),
             commands_ok: AtomicBool::new(true),
+            relinks: AtomicU64::default(),
+            gaps: AtomicU64::default(),
         });
         // Any script reads or creates the epoch; `recent` of no channel is the cheapest.
         redis.recent_raw("", 0).await?;
@@ -293,6 +299,13 @@ impl Backend for Redis {
         } else {
             None
         }
+    }
+
+    fn link(&self) -> Option<Link> {
+        Some(Link {
+            relinks: self.relinks.load(Ordering::Relaxed),
+            gaps: self.gaps.load(Ordering::Relaxed),
+        })
     }
 
     fn publish<'a>(

@@ -18,6 +18,7 @@
 //! - [`writes`]: each sender's write budget (429 beyond).
 //! - [`host`]: the server side of the UI's server functions.
 //! - [`headers`]: the headers on every response, and each page's Content-Security-Policy.
+//! - [`metrics`]: `GET /metrics` for Prometheus (operator only) and the HTTP series.
 //! - [`routes`]: [`app`], the whole router: API routes, Leptos pages, static files.
 //!
 //! Run it with `./x dev` (hot reload through `cargo leptos watch`).
@@ -33,6 +34,7 @@ pub mod error;
 pub mod feeds;
 pub mod headers;
 pub mod host;
+pub mod metrics;
 pub mod routes;
 pub mod sessions;
 pub mod state;

@@ -20,7 +20,9 @@ use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use tower_http::cors::CorsLayer;
 
-use crate::{AppState, api, auth, error::ApiError, feeds, headers, host::AppHost, streams, writes};
+use crate::{
+    AppState, api, auth, error::ApiError, feeds, headers, host::AppHost, metrics, streams, writes,
+};
 
 /// Builds the router for `state`.
 pub fn app(state: AppState) -> Router {
@@ -34,6 +36,7 @@ pub fn app(state: AppState) -> Router {
             get(auth::whoami).post(auth::sign_in).delete(auth::sign_out),
         )
         .route("/api/ops/channels", get(api::channel_detail))
+        .route("/metrics", get(metrics::render))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz));
     let api = if state.config.bench {
@@ -85,11 +88,15 @@ pub fn app(state: AppState) -> Router {
     if !state.config.cors_origins.is_empty() {
         router = router.layer(cors(&state.config.cors_origins));
     }
-    // Outermost: refusals from the layers above carry the headers too.
+    // Outermost: refusals from the layers above carry the headers too, and are counted.
     router
         .layer(middleware::from_fn_with_state(
             state.clone(),
             headers::security,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
         ))
         .with_state(state)
 }

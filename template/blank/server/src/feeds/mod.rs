@@ -82,6 +82,12 @@ pub fn spawn_all(state: &AppState) -> tokio::task::JoinHandle<()> {
         watched(),
         led(presence::INTERVAL),
     ));
+    // Histogram samples fold into buckets on every scrape; with nobody scraping, here.
+    tokio::spawn(leptos_live::metrics::upkeep(
+        state.hub.metrics().clone(),
+        Duration::from_secs(5),
+        state.shutdown.clone(),
+    ));
     tokio::spawn(hub::sweeper(
         state.hub.clone(),
         state.config.channel_idle,
