@@ -20,6 +20,7 @@
 //! - [`host`]: the server side of the UI's server functions.
 //! - [`headers`]: the headers on every response, and each page's Content-Security-Policy.
 //! - [`metrics`]: `GET /metrics` for Prometheus (operator only) and the HTTP series.
+//! - [`logs`]: text or JSON log lines, and each request's span with its id.
 //! - [`routes`]: [`app`], the whole router: API routes, Leptos pages, static files.
 //!
 //! Run it with `./x dev` (hot reload through `cargo leptos watch`).
@@ -36,6 +37,7 @@ pub mod error;
 pub mod feeds;
 pub mod headers;
 pub mod host;
+pub mod logs;
 pub mod metrics;
 pub mod routes;
 pub mod sessions;

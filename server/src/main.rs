@@ -11,17 +11,8 @@ use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,server=debug".into()),
-        )
-        // A log line that cannot be written is dropped. By default the subscriber reports that
-        // with `eprintln!`, which panics when stderr is gone too (a log pipe whose reader died):
-        // the panicking task was then the signal handler, and SIGTERM no longer stopped the
-        // server.
-        .log_internal_errors(false)
-        .init();
+    // Before the config, whose warnings are logged (LOG_FORMAT itself is checked with it).
+    server::logs::init(server::logs::format_from_env());
 
     // Before the config, whose MAX_STREAMS default follows the open-file limit.
     server::config::raise_open_file_limit();

@@ -22,7 +22,8 @@ use tower_http::cors::CorsLayer;
 
 use crate::demo; // demo
 use crate::{
-    AppState, api, auth, error::ApiError, feeds, headers, host::AppHost, metrics, streams, writes,
+    AppState, api, auth, error::ApiError, feeds, headers, host::AppHost, logs, metrics, streams,
+    writes,
 };
 
 /// Builds the router for `state`.
@@ -101,6 +102,10 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            logs::request_span,
         ))
         .with_state(state)
 }

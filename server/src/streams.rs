@@ -98,6 +98,15 @@ async fn open(
         return Err(refused(state, Refusal::Unavailable, err));
     }
     let subscription = state.hub.subscribe(client, channels, cursor).await?;
+    let span = tracing::Span::current();
+    span.record(
+        "connection",
+        tracing::field::display(subscription.connection),
+    );
+    if let Some(user) = client.user {
+        span.record("user", user);
+    }
+    tracing::debug!(channels = channels.len(), "stream opened");
     let hello = Hello {
         connection: auth::connection_token(
             &state.session_key,

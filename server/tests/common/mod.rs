@@ -6,7 +6,7 @@ use std::{
     io::{BufRead, BufReader},
     net::SocketAddr,
     pin::Pin,
-    process::{Child, Command, ExitStatus, Stdio},
+    process::{Child, ChildStdout, Command, ExitStatus, Stdio},
     time::{Duration, Instant},
 };
 
@@ -232,16 +232,33 @@ pub struct Binary {
 
 impl Binary {
     pub fn start(env: &[(&str, &str)]) -> Self {
-        Self::spawn(env, Stdio::inherit())
+        Self::spawn(env, Stdio::inherit()).0
+    }
+
+    /// As [`Binary::start`], with every later line of its stdout (where it logs) sent to the
+    /// receiver by a thread that keeps reading, so the log pipe never fills.
+    pub fn start_logged(env: &[(&str, &str)]) -> (Self, std::sync::mpsc::Receiver<String>) {
+        let (binary, stdout) = Self::spawn(env, Stdio::inherit());
+        let (lines, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                if lines.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        (binary, received)
     }
 
     /// As [`Binary::start`], with nothing reading its stdout or stderr once it has said where it
     /// listens: a log pipe whose reader has died.
     pub fn start_unread(env: &[(&str, &str)]) -> Self {
-        Self::spawn(env, Stdio::piped())
+        Self::spawn(env, Stdio::piped()).0
     }
 
-    fn spawn(env: &[(&str, &str)], stderr: Stdio) -> Self {
+    /// Starts it; returns it and its stdout after the line saying where it listens (dropping
+    /// that reader closes the pipe: later lines are lost, never blocking).
+    fn spawn(env: &[(&str, &str)], stderr: Stdio) -> (Self, BufReader<ChildStdout>) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
         command
             .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
@@ -261,7 +278,7 @@ impl Binary {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_string();
-        Self { child, base }
+        (Self { child, base }, stdout)
     }
 
     /// Sends `SIG<name>` to this process (by its own pid).

@@ -21,7 +21,8 @@ use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_ro
 use tower_http::cors::CorsLayer;
 
 use crate::{
-    AppState, api, auth, error::ApiError, feeds, headers, host::AppHost, metrics, streams, writes,
+    AppState, api, auth, error::ApiError, feeds, headers, host::AppHost, logs, metrics, streams,
+    writes,
 };
 
 /// Builds the router for `state`.
@@ -97,6 +98,10 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            logs::request_span,
         ))
         .with_state(state)
 }

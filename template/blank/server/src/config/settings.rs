@@ -90,6 +90,10 @@ pub struct Settings {
     /// render that never finishes must not hold its connection forever).
     #[arg(long, env = "RENDER_TIMEOUT_MS", default_value = "10000", value_parser = millis)]
     pub render_timeout_ms: u64,
+    /// How log lines are written: `text` for people, `json` for one JSON object per line (each
+    /// with its request's id, route, connection and user). `RUST_LOG` filters them.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: crate::logs::LogFormat,
     /// Bearer token (at least 16 characters) for the operator's GET /api/ops/channels and GET
     /// /metrics (Prometheus) [default: unset, both answer 404].
     #[arg(long, env = "OPS_TOKEN", hide_env_values = true, value_parser = ops_token)]

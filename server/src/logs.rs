@@ -1,0 +1,131 @@
+//! Logs: human-readable lines (the default, for `./x dev`) or, with `LOG_FORMAT=json`, one JSON
+//! object per line for a log pipeline; and a span per request carrying its id, so that every
+//! line a request (or its stream) logs can be found from the id its response carries.
+//!
+//! The id is the `X-Request-Id` a trusted proxy (`TRUSTED_PROXIES`) sent, when it is a sane
+//! token, or one made here; the response echoes it. Stream handlers add the stream's connection
+//! id and the signed-in user to the span. Nothing logs headers, cookies or tokens.
+
+use std::net::SocketAddr;
+
+use axum::{
+    extract::{ConnectInfo, MatchedPath, Request, State},
+    http::{HeaderName, HeaderValue},
+    middleware::Next,
+    response::Response,
+};
+use tracing::{Instrument, field::Empty};
+
+use crate::AppState;
+
+/// The request id's header, in and out.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// How log lines are written (`LOG_FORMAT`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    #[default]
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `fields` (with `message`), `target`,
+    /// and `span` (the request's id, route, connection and user).
+    Json,
+}
+
+/// Installs the process's log subscriber: `RUST_LOG` filters (default `info,server=debug`).
+pub fn init(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,server=debug".into());
+    // A log line that cannot be written is dropped. By default the subscriber reports that with
+    // `eprintln!`, which panics when stderr is gone too (a log pipe whose reader died): the
+    // panicking task was then the signal handler, and SIGTERM no longer stopped the server.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .log_internal_errors(false);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
+/// The format `LOG_FORMAT` asks for, read before the rest of the config (whose errors are
+/// logged); a value that is neither is refused by the config right after.
+pub fn format_from_env() -> LogFormat {
+    match std::env::var("LOG_FORMAT").as_deref() {
+        Ok("json") => LogFormat::Json,
+        _ => LogFormat::Text,
+    }
+}
+
+/// Runs the request inside a `request` span with its id, method and route template, and
+/// echoes the id in the response.
+pub async fn request_span(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let trusted = peer.is_some_and(|ip| state.config.trusted_proxies.contains(ip));
+    let forwarded = request
+        .headers()
+        .get(&REQUEST_ID)
+        .filter(|_| trusted)
+        .filter(|id| is_sane(id.as_bytes()))
+        .cloned();
+    let id = forwarded.unwrap_or_else(new_id);
+    request.headers_mut().insert(REQUEST_ID, id.clone());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("fallback", MatchedPath::as_str);
+    let span = tracing::info_span!(
+        "request",
+        id = id.to_str().unwrap_or_default(),
+        method = %request.method(),
+        route,
+        connection = Empty,
+        user = Empty,
+    );
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "answered"));
+    response.headers_mut().insert(REQUEST_ID, id);
+    response
+}
+
+/// A forwarded id is used only if it is 1 to 64 characters of `[A-Za-z0-9._:-]`: anything else
+/// could forge log lines or fill them.
+fn is_sane(id: &[u8]) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b".:_-".contains(b))
+}
+
+/// 16 random hex digits.
+fn new_id() -> HeaderValue {
+    let id = format!("{:016x}", rand::random::<u64>());
+    HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("0"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only short plain tokens pass; line breaks, quotes and long values do not.
+    #[test]
+    fn forwarded_ids_must_be_plain_tokens() {
+        assert!(is_sane(b"req-1.a:b_c"));
+        assert!(!is_sane(b""));
+        assert!(!is_sane(b"a b"));
+        assert!(!is_sane(b"a\"}"));
+        assert!(!is_sane(&[b'a'; 65]));
+        assert_eq!(new_id().len(), 16);
+    }
+}
