@@ -91,3 +91,34 @@ test('the wasm arrives compressed, and is at most 200 KiB as brotli', async ({ p
   expect(size).toBeGreaterThan(0);
   expect(size, `wasm is ${size} bytes as brotli`).toBeLessThanOrEqual(200 * 1024);
 });
+
+// A release build names the wasm, its JavaScript and the stylesheet by their content's hash
+// (cargo-leptos `hash-files`) and serves them immutable for a year: a browser keeps them without
+// asking again, and a new build, whose files hash differently, has pages naming new files, so
+// no page ever pairs with another build's bundle. Pages themselves are never stored.
+test('the bundle is content-hashed and served immutable; pages are not stored', async ({ page, request }) => {
+  const bundle: { path: string; cacheControl: string; body: Buffer }[] = [];
+  page.on('response', async (r) => {
+    const path = new URL(r.url()).pathname;
+    if (/^\/pkg\/.*\.(js|wasm|css)$/.test(path)) {
+      bundle.push({ path, cacheControl: r.headers()['cache-control'], body: await r.body() });
+    }
+  });
+  const html = await page.goto('/streams');
+  expect(html!.headers()['cache-control']).toBe('private, no-store');
+  await expect(page.getByTestId('status')).toHaveText('live');
+  await expect.poll(() => bundle.map((b) => b.path.split('.').pop()).sort()).toEqual(['css', 'js', 'wasm']);
+  const { createHash } = await import('node:crypto');
+  for (const { path, cacheControl, body } of bundle) {
+    const [, hash] = path.match(/^\/pkg\/leptos-live\.([A-Za-z0-9_-]{22})\.(js|wasm|css)$/) ?? [];
+    expect(hash, `${path} is named by a hash`).toBeTruthy();
+    expect(cacheControl, path).toBe('public, max-age=31536000, immutable');
+    // The wasm and the stylesheet are named by the MD5 of exactly what is served (the JS is
+    // hashed before cargo-leptos writes the wasm's hashed name into it).
+    if (!path.endsWith('.js')) {
+      expect(createHash('md5').update(body).digest('base64url'), path).toBe(hash);
+    }
+  }
+  // The plain names of a build without hashing are not what this build serves.
+  expect((await request.get('/pkg/leptos-live.wasm')).status()).toBe(404);
+});

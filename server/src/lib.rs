@@ -18,6 +18,7 @@
 //! - [`error`]: [`error::ApiError`], status + one-line reason for every refusal.
 //! - [`writes`]: each sender's write budget (429 beyond).
 //! - [`host`]: the server side of the UI's server functions.
+//! - [`assets`]: static files: the release build's hashed bundle served immutable.
 //! - [`headers`]: the headers on every response, and each page's Content-Security-Policy.
 //! - [`metrics`]: `GET /metrics` for Prometheus (operator only) and the HTTP series.
 //! - [`logs`]: text or JSON log lines, and each request's span with its id.
@@ -27,6 +28,7 @@
 
 mod accept;
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod client;
 pub mod clock;

@@ -18,12 +18,12 @@ use axum::{
 };
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
-use tower_http::cors::CorsLayer;
+use tower_http::{compression::CompressionLayer, cors::CorsLayer};
 
 use crate::demo; // demo
 use crate::{
-    AppState, api, auth, error::ApiError, feeds, headers, host::AppHost, logs, metrics, streams,
-    writes,
+    AppState, api, assets, auth, error::ApiError, feeds, headers, host::AppHost, logs, metrics,
+    streams, writes,
 };
 
 /// Builds the router for `state`.
@@ -79,7 +79,10 @@ pub fn app(state: AppState) -> Router {
         .merge(pages)
         .fallback(
             file_and_error_handler_with_context::<AppState, _>(headers::provide_nonce, shell)
-                .layer(middleware::map_response(vary_by_encoding)),
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    assets::cache_headers,
+                )),
         )
         // Layers run outside in: the origin check first (a cross-site write is refused before
         // its body is read), then the sender's write budget, then the one body limit for
@@ -94,7 +97,12 @@ pub fn app(state: AppState) -> Router {
         router = router.layer(cors(&state.config.cors_origins));
     }
     // Outermost: refusals from the layers above carry the headers too, and are counted.
+    // Compression (brotli or gzip, as `Accept-Encoding` allows) applies to pages, JSON and
+    // metrics: its default predicate leaves out `text/event-stream`, whose events must each
+    // reach the client when sent, not when a compressor's block fills; responses under 32
+    // bytes, images and anything already encoded (the precompressed assets) go out as they are.
     router
+        .layer(CompressionLayer::new())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             headers::security,
@@ -179,16 +187,6 @@ async fn limit_body(State(state): State<AppState>, request: Request, next: Next)
     };
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
-}
-
-/// Static files are served as the release build precompressed them (`.br` / `.gz` beside each
-/// asset, chosen by `Accept-Encoding`), so their responses say they vary by it: a shared cache
-/// must not hand brotli to a client that did not ask for it.
-async fn vary_by_encoding(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .append(header::VARY, HeaderValue::from_static("accept-encoding"));
-    response
 }
 
 /// CORS for exactly the configured origins, with credentials (the session cookie).

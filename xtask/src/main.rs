@@ -142,6 +142,10 @@ fn release_build() -> Command {
     // --precompress: a .br and a .gz beside every asset, which the server sends to browsers
     // that accept them (README, "Keeping the wasm small", says how big the wasm is).
     cmd.args(["leptos", "build", "--release", "--precompress"])
+        // Content-hashed names for the wasm, JS and CSS (`hash.txt` beside the binary names
+        // them; see server/src/assets.rs): served immutable, never paired with a newer page.
+        // Release builds only: `cargo leptos watch` rebuilds without renaming.
+        .env("LEPTOS_HASH_FILES", "true")
         .env("PATH", tools::path_with_npm_bin())
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
@@ -183,7 +187,8 @@ fn release() -> Result {
         &mut release_build(),
     )?;
     println!(
-        "\nRun it anywhere with the site folder beside it:\n  \
+        "\nRun it anywhere with the site folder, and target/release/hash.txt (the hashed asset \
+         names) beside the binary:\n  \
          LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR=0.0.0.0:3000 LEPTOS_ENV=PROD target/release/server"
     );
     Ok(())

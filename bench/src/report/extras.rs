@@ -16,8 +16,19 @@ pub struct Extras {
 impl Extras {
     /// Wasm sizes from target/site, and SSR requests/s of the dashboard with wrk.
     pub async fn measure(&mut self, paths: &Paths, port: u16) {
-        let wasm = paths.root.join("target/site/pkg/leptos-live.wasm");
-        self.wasm = std::fs::read(&wasm).ok().map(|bytes| sizes(&bytes));
+        // `leptos-live.wasm`, or `leptos-live.HASH.wasm` from a build with hashed names.
+        let pkg = paths.root.join("target/site/pkg");
+        let wasm = std::fs::read_dir(&pkg)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .find(|entry| {
+                let name = entry.file_name().to_string_lossy().to_string();
+                name.starts_with("leptos-live.") && name.ends_with(".wasm")
+            });
+        self.wasm = wasm
+            .and_then(|entry| std::fs::read(entry.path()).ok())
+            .map(|bytes| sizes(&bytes));
         if servers::which("wrk").is_none() {
             self.ssr = Some("skipped: wrk not installed".into());
             return;

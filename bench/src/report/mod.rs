@@ -335,7 +335,7 @@ Every event is {EVENT_BYTES} bytes of JSON carrying a sequence number and the pu
         if let Some((raw, gz, br)) = self.extras.wasm {
             let _ = writeln!(
                 md,
-                "- Release wasm (`target/site/pkg/leptos-live.wasm`): {} B raw, {} B gzip -9, {} B brotli q11.",
+                "- Release wasm (`target/site/pkg/leptos-live.HASH.wasm`): {} B raw, {} B gzip -9, {} B brotli q11.",
                 thousands(raw as f64),
                 thousands(gz as f64),
                 thousands(br as f64)

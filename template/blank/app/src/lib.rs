@@ -32,7 +32,7 @@ pub struct AppName(pub String);
 /// The HTML document around [`App`]; the server renders it for every page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let name = options.output_name.to_string();
-    let stylesheet = format!("/pkg/{name}.css");
+    let stylesheet = stylesheet_href(&options);
     provide_context(AppName(name.clone()));
     view! {
         <!DOCTYPE html>
@@ -56,6 +56,34 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The stylesheet's URL: its content-hashed name when the server renders with hashed names
+/// (a release build's `hash.txt` beside the binary; see `server::assets`), else the plain one.
+fn stylesheet_href(options: &LeptosOptions) -> String {
+    let (pkg, name) = (&options.site_pkg_dir, &options.output_name);
+    #[cfg(feature = "ssr")]
+    if options.hash_files
+        && let Some(hash) = css_hash(&options.hash_file)
+    {
+        return format!("/{pkg}/{name}.{hash}.css");
+    }
+    format!("/{pkg}/{name}.css")
+}
+
+/// The stylesheet's hash from the hash file beside the binary, read once.
+#[cfg(feature = "ssr")]
+fn css_hash(file: &str) -> Option<&'static str> {
+    static HASH: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let read = || {
+        let exe = std::env::current_exe().ok()?;
+        let text = std::fs::read_to_string(exe.parent()?.join(file)).ok()?;
+        text.lines().find_map(|line| {
+            let (ext, hash) = line.split_once(':')?;
+            (ext.trim() == "css").then(|| hash.trim().to_string())
+        })
+    };
+    HASH.get_or_init(read).as_deref()
 }
 
 /// The application: navigation plus one route per page.

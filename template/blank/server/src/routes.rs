@@ -21,8 +21,8 @@ use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_ro
 use tower_http::cors::CorsLayer;
 
 use crate::{
-    AppState, api, auth, error::ApiError, feeds, headers, host::AppHost, logs, metrics, streams,
-    writes,
+    AppState, api, assets, auth, error::ApiError, feeds, headers, host::AppHost, logs, metrics,
+    streams, writes,
 };
 
 /// Builds the router for `state`.
@@ -75,7 +75,10 @@ pub fn app(state: AppState) -> Router {
         .merge(pages)
         .fallback(
             file_and_error_handler_with_context::<AppState, _>(headers::provide_nonce, shell)
-                .layer(middleware::map_response(vary_by_encoding)),
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    assets::cache_headers,
+                )),
         )
         // Layers run outside in: the origin check first (a cross-site write is refused before
         // its body is read), then the sender's write budget, then the one body limit for
@@ -175,16 +178,6 @@ async fn limit_body(State(state): State<AppState>, request: Request, next: Next)
     };
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
-}
-
-/// Static files are served as the release build precompressed them (`.br` / `.gz` beside each
-/// asset, chosen by `Accept-Encoding`), so their responses say they vary by it: a shared cache
-/// must not hand brotli to a client that did not ask for it.
-async fn vary_by_encoding(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .append(header::VARY, HeaderValue::from_static("accept-encoding"));
-    response
 }
 
 /// CORS for exactly the configured origins, with credentials (the session cookie).

@@ -14,7 +14,7 @@ pub mod settings;
 pub use open_files::{open_file_limit, raise_open_file_limit};
 pub use settings::Settings;
 
-use std::time::Duration;
+use std::{collections::HashSet, time::Duration};
 
 use axum_extra::extract::cookie::Key;
 use clap::{CommandFactory, FromArgMatches, Parser};
@@ -28,6 +28,9 @@ use leptos_live::hub::{Limits, StreamLimits};
 pub struct Config {
     /// Site address, asset paths and reload settings, as cargo-leptos passes them.
     pub leptos: LeptosOptions,
+    /// URL paths of the release build's content-hashed bundle, served `immutable` (empty for a
+    /// build without hashed names).
+    pub hashed_bundle: HashSet<String>,
     pub heartbeat: Duration,
     pub limits: Limits,
     /// Largest request body on any route (413 beyond).
@@ -142,9 +145,12 @@ impl Config {
 
     /// The settings checked together.
     pub fn from_settings(settings: Settings) -> Result<Self, ConfigError> {
-        let leptos = get_configuration(None)
+        let mut leptos = get_configuration(None)
             .map_err(|err| ConfigError::invalid(format!("LEPTOS_* settings: {err}")))?
             .leptos_options;
+        // Pages name the hashed bundle exactly when it is there (see `crate::assets`).
+        let hashed_bundle = crate::assets::hashed_bundle(&leptos).unwrap_or_default();
+        leptos.hash_files = !hashed_bundle.is_empty();
         let ms = Duration::from_millis;
         let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         let redis = settings.redis_url.map(|url| RedisConfig {
@@ -165,6 +171,7 @@ impl Config {
             .map(|_| leptos.reload_external_port.unwrap_or(leptos.reload_port));
         Ok(Self {
             leptos,
+            hashed_bundle,
             heartbeat: ms(settings.heartbeat_ms),
             limits: Limits {
                 streams: StreamLimits {
@@ -212,6 +219,7 @@ impl Config {
                 .output_name("leptos-live")
                 .site_root(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site"))
                 .build(),
+            hashed_bundle: HashSet::new(),
             heartbeat: Duration::from_millis(200),
             limits: Limits::default(),
             max_body_bytes: 16 * 1024,
