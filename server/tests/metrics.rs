@@ -140,6 +140,49 @@ async fn counters_move_by_what_happened() {
     );
 }
 
+/// Through Redis: the backend is up, its pub/sub link has not been lost, and every event's trip
+/// through pub/sub is timed (one sample per message this instance received).
+#[tokio::test]
+async fn the_redis_link_is_measured() {
+    let redis = common::RedisServer::start().await;
+    let key = axum_extra::extract::cookie::Key::generate();
+    let app = spawn_app_with(Config {
+        bench: true,
+        ops_token: Some(TOKEN.into()),
+        ..common::instance_config(&redis, &key)
+    })
+    .await;
+    let mut stream = open(
+        &app,
+        &reqwest::Client::new(),
+        "/api/stream?channels=bench",
+        None,
+    )
+    .await;
+    let before = scrape(&app).await;
+    for seq in 0..3 {
+        let published = app
+            .http
+            .post(app.url("/api/bench/bench"))
+            .body(format!("{{\"seq\":{seq}}}"));
+        assert!(published.send().await.unwrap().status().is_success());
+        assert_eq!(next_event(&mut stream.events).await.event, "bench");
+    }
+    let after = scrape(&app).await;
+    let lag = "leptos_live_backend_pubsub_lag_seconds_count";
+    assert!(value(&after, lag) - value(&before, lag) >= 3.0, "{after}");
+    assert_eq!(value(&after, "leptos_live_backend_up"), 1.0);
+    assert_eq!(
+        value(&after, "leptos_live_backend_relinks_total"),
+        0.0,
+        "{after}"
+    );
+    assert!(
+        after.contains("leptos_live_backend_gaps_total 0\n"),
+        "{after}"
+    );
+}
+
 /// `promtool check metrics` (Prometheus's own linter) finds no problem in the exposition.
 #[tokio::test]
 async fn promtool_finds_no_problem() {

@@ -46,13 +46,15 @@ pub fn ensure(need: Need) -> Result {
 
 /// The real servers the tests start, from Debian when missing: `redis-server` (the scale-out
 /// tests start throwaway ones), `nginx` (the cluster in front of several instances) and
-/// `prometheus` with `promtool` (the metrics tests scrape and lint `/metrics`).
+/// `prometheus` with `promtool` (the metrics tests scrape and lint `/metrics`), and
+/// `systemd-analyze` (the deploy test verifies the systemd unit).
 pub fn servers() -> Result {
     let mut missing: Vec<&str> = [
         ("redis-server", "redis-server"),
         ("nginx", "nginx"),
         ("prometheus", "prometheus"),
         ("promtool", "prometheus"),
+        ("systemd-analyze", "systemd"),
     ]
     .into_iter()
     .filter(|(binary, _)| which(binary).is_none())
@@ -62,7 +64,7 @@ pub fn servers() -> Result {
     if missing.is_empty() {
         return Ok(());
     }
-    apt_install("Redis, nginx and Prometheus", &missing)
+    apt_install("Redis, nginx, Prometheus and systemd-analyze", &missing)
         .map_err(|err| format!("{err}; install {} by hand", missing.join(" ")))?;
     Ok(())
 }

@@ -121,6 +121,9 @@ pub trait Backend: Send + Sync + 'static {
         None
     }
 
+    /// Registers the backend's own series in the hub's registry (called once, by `Hub::new`).
+    fn observe(&self, _metrics: &crate::metrics::Metrics) {}
+
     /// Its link to a shared store, if it has one.
     fn link(&self) -> Option<Link> {
         None

@@ -117,6 +117,7 @@ pub struct Hub {
 impl Hub {
     pub fn new(registry: Registry, backend: Arc<dyn Backend>, limits: Limits) -> Self {
         let metrics = Metrics::default();
+        backend.observe(&metrics);
         let publish_seconds = metrics.histogram(
             "leptos_live_publish_duration_seconds",
             "From a publish call until the backend took the event: stored and in every local subscriber's ring (memory), or accepted by Redis.",

@@ -31,6 +31,31 @@ impl<'a> Message<'a> {
     }
 }
 
+/// The except field of a pub/sub message: `@MICROS` (when it was sent, in microseconds since
+/// the Unix epoch) then the except list, comma-separated. [`except_list`] skips the time.
+pub(super) fn sent_field(except: &str) -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    if except.is_empty() {
+        format!("@{micros}")
+    } else {
+        format!("@{micros},{except}")
+    }
+}
+
+/// How long ago a message with this except field was sent, if it says.
+pub(super) fn sent_ago(except: &str) -> Option<std::time::Duration> {
+    let micros: u64 = except.strip_prefix('@')?.split(',').next()?.parse().ok()?;
+    let sent = std::time::UNIX_EPOCH + std::time::Duration::from_micros(micros);
+    // A sender whose clock runs ahead shows as no lag, not as an error.
+    Some(
+        std::time::SystemTime::now()
+            .duration_since(sent)
+            .unwrap_or_default(),
+    )
+}
+
 pub(super) fn except_list(text: &str) -> Box<[ConnectionId]> {
     text.split(',')
         .filter_map(|id| id.parse().ok().map(ConnectionId))
@@ -79,6 +104,19 @@ mod tests {
         );
         assert!(Message::parse("e1\n1\nn\n").is_none(), "data missing");
         assert_eq!(&*except_list("7,9"), [ConnectionId(7), ConnectionId(9)]);
+        let sent = sent_field("7,9");
+        assert_eq!(
+            &*except_list(&sent),
+            [ConnectionId(7), ConnectionId(9)],
+            "{sent}"
+        );
+        assert!(except_list(&sent_field("")).is_empty());
+        assert!(sent_ago(&sent).unwrap() < std::time::Duration::from_secs(60));
+        assert_eq!(
+            sent_ago("7,9"),
+            None,
+            "an older instance's message says nothing"
+        );
         assert!(except_list("").is_empty());
     }
 

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     MAX_BACKOFF, PROBE, Read, Redis, TIMEOUT,
-    decode::{Message, except_list},
+    decode::{Message, except_list, sent_ago},
     failed,
     local::Local,
 };
@@ -159,6 +159,9 @@ impl Redis {
         if *message.epoch != *self.epoch() {
             self.adopt(message.epoch, None);
             return;
+        }
+        if let (Some(lag), Some(ago)) = (self.lag.get(), sent_ago(message.except)) {
+            lag.record(ago.as_secs_f64());
         }
         // Ids are consecutive: a jump means messages were lost on the way.
         if channel.last().is_some_and(|last| message.id > last + 1) {

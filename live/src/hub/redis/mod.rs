@@ -37,7 +37,7 @@ mod scripts;
 use std::{
     collections::HashMap,
     sync::{
-        Arc, PoisonError, RwLock,
+        Arc, OnceLock, PoisonError, RwLock,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
@@ -51,6 +51,8 @@ use futures_util::{FutureExt, StreamExt, future::BoxFuture};
 use rand::Rng;
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 use tokio_util::sync::CancellationToken;
+
+use crate::metrics::{Histogram, Metrics};
 
 use super::backend::{Backend, BackendError, Feed, Link, Live, NewEvent, Replay, Stored};
 use decode::entries;
@@ -100,6 +102,8 @@ pub struct Redis {
     relinks: AtomicU64,
     /// Channels that could not catch up after a relink (metrics).
     gaps: AtomicU64,
+    /// `leptos_live_backend_pubsub_lag_seconds`, once the hub hands over its registry.
+    lag: OnceLock<Histogram>,
 }
 
 /// A failed command, in one line.
@@ -148,6 +152,7 @@ impl Redis {
             commands_ok: AtomicBool::new(true),
             relinks: AtomicU64::default(),
             gaps: AtomicU64::default(),
+            lag: OnceLock::new(),
         });
         // Any script reads or creates the epoch; `recent` of no channel is the cheapest.
         redis.recent_raw("", 0).await?;
@@ -301,6 +306,15 @@ impl Backend for Redis {
         }
     }
 
+    fn observe(&self, metrics: &Metrics) {
+        let lag = metrics.histogram(
+            "leptos_live_backend_pubsub_lag_seconds",
+            "From a publish on any instance until this instance's pub/sub link delivered it (across instances, their clocks' difference included).",
+            &[],
+        );
+        let _ = self.lag.set(lag);
+    }
+
     fn link(&self) -> Option<Link> {
         Some(Link {
             relinks: self.relinks.load(Ordering::Relaxed),
@@ -321,13 +335,17 @@ impl Backend for Redis {
                 .map(|id| id.0.to_string())
                 .collect::<Vec<_>>()
                 .join(",");
+            // The message's except list leads with the time it was sent (`@MICROS`), which
+            // no instance takes for a connection id: the receivers' pub/sub lag.
+            let sent = decode::sent_field(&except);
             let mut invocation = self.on_channel(&self.publish, channel);
             invocation
                 .arg(history)
                 .arg(&*event.name)
                 .arg(&*event.data)
                 .arg(except)
-                .arg(self.keys.publish(channel));
+                .arg(self.keys.publish(channel))
+                .arg(sent);
             let (epoch, issued, id): (String, u64, u64) = self.run("publish", &invocation).await?;
             self.adopt(&epoch, Some(issued));
             Ok(Arc::new(Stored::new(

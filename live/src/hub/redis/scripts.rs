@@ -32,7 +32,8 @@ end
 ";
 
 /// KEYS: epoch, issued, offset, log. ARGV: epoch candidate, known epoch, count seen, ttl,
-/// history, name, data, except, pub/sub channel. Returns {epoch, issued, id}. `issued` counts
+/// history, name, data, except, pub/sub channel, and the message's except field (`@SENT_MICROS`
+/// first: see `decode::sent_field`). Returns {epoch, issued, id}. `issued` counts
 /// every publish, so it is at least every channel's offset: a channel that comes back (its keys
 /// expired) continues above any id it ever issued.
 pub const PUBLISH: &str = r"
@@ -45,7 +46,7 @@ issued = redis.call('INCR', KEYS[2])
 local text = string.format('%.0f', id)
 redis.call('XADD', KEYS[4], 'MAXLEN', ARGV[5], text .. '-0', 'n', ARGV[6], 'd', ARGV[7], 'x', ARGV[8])
 redis.call('EXPIRE', KEYS[4], ARGV[4])
-redis.call('PUBLISH', ARGV[9], epoch .. '\n' .. text .. '\n' .. ARGV[6] .. '\n' .. ARGV[8] .. '\n' .. ARGV[7])
+redis.call('PUBLISH', ARGV[9], epoch .. '\n' .. text .. '\n' .. ARGV[6] .. '\n' .. ARGV[10] .. '\n' .. ARGV[7])
 return {epoch, string.format('%.0f', issued), text}
 ";
 
