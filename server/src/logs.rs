@@ -9,14 +9,12 @@
 use std::net::SocketAddr;
 
 use axum::{
-    extract::{ConnectInfo, MatchedPath, Request, State},
-    http::{HeaderName, HeaderValue},
-    middleware::Next,
-    response::Response,
+    extract::{ConnectInfo, Request},
+    http::{HeaderName, HeaderValue, Method},
 };
-use tracing::{Instrument, field::Empty};
+use tracing::field::Empty;
 
-use crate::AppState;
+use crate::Config;
 
 /// The request id's header, in and out.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -32,10 +30,11 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the process's log subscriber: `RUST_LOG` filters (default `info,server=debug`).
+/// Installs the process's log subscriber: `RUST_LOG` filters (default `info`; `./x dev` sets
+/// `info,server=debug`, which adds a line per request).
 pub fn init(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,server=debug".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     // A log line that cannot be written is dropped. By default the subscriber reports that with
     // `eprintln!`, which panics when stderr is gone too (a log pipe whose reader died): the
     // panicking task was then the signal handler, and SIGTERM no longer stopped the server.
@@ -61,18 +60,14 @@ pub fn format_from_env() -> LogFormat {
     }
 }
 
-/// Runs the request inside a `request` span with its id, method and route template, and
-/// echoes the id in the response.
-pub async fn request_span(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+/// The request's id: a trusted proxy's `X-Request-Id` when it is sane, else a new one; put in
+/// the request's headers (for handlers) and returned for the response.
+pub fn request_id(config: &Config, request: &mut Request) -> HeaderValue {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
-    let trusted = peer.is_some_and(|ip| state.config.trusted_proxies.contains(ip));
+    let trusted = peer.is_some_and(|ip| config.trusted_proxies.contains(ip));
     let forwarded = request
         .headers()
         .get(&REQUEST_ID)
@@ -81,22 +76,20 @@ pub async fn request_span(
         .cloned();
     let id = forwarded.unwrap_or_else(new_id);
     request.headers_mut().insert(REQUEST_ID, id.clone());
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("fallback", MatchedPath::as_str);
-    let span = tracing::info_span!(
+    id
+}
+
+/// The `request` span every line a request logs is in: its id, method and route template, and
+/// for a stream the connection and the signed-in user (recorded by the stream handler).
+pub fn span(id: &HeaderValue, method: &Method, route: &str) -> tracing::Span {
+    tracing::info_span!(
         "request",
         id = id.to_str().unwrap_or_default(),
-        method = %request.method(),
+        %method,
         route,
         connection = Empty,
         user = Empty,
-    );
-    let mut response = next.run(request).instrument(span.clone()).await;
-    span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "answered"));
-    response.headers_mut().insert(REQUEST_ID, id);
-    response
+    )
 }
 
 /// A forwarded id is used only if it is 1 to 64 characters of `[A-Za-z0-9._:-]`: anything else
@@ -108,10 +101,14 @@ fn is_sane(id: &[u8]) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b".:_-".contains(b))
 }
 
-/// 16 random hex digits.
+/// 16 random hex digits (written by hand: `format!` showed in the per-request profile).
 fn new_id() -> HeaderValue {
-    let id = format!("{:016x}", rand::random::<u64>());
-    HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("0"))
+    let n = rand::random::<u64>();
+    let mut hex = [0u8; 16];
+    for (i, digit) in hex.iter_mut().enumerate() {
+        *digit = b"0123456789abcdef"[((n >> (60 - 4 * i)) & 0xf) as usize];
+    }
+    HeaderValue::from_bytes(&hex).unwrap_or(HeaderValue::from_static("0"))
 }
 
 #[cfg(test)]
@@ -126,6 +123,9 @@ mod tests {
         assert!(!is_sane(b"a b"));
         assert!(!is_sane(b"a\"}"));
         assert!(!is_sane(&[b'a'; 65]));
-        assert_eq!(new_id().len(), 16);
+        let (a, b) = (new_id(), new_id());
+        assert_eq!(a.len(), 16);
+        assert!(a.as_bytes().iter().all(u8::is_ascii_hexdigit), "{a:?}");
+        assert_ne!(a, b);
     }
 }

@@ -7,14 +7,19 @@
 //! curl -H "Authorization: Bearer $OPS_TOKEN" http://127.0.0.1:3000/metrics
 //! ```
 
-use std::time::Instant;
+use std::{
+    collections::HashMap,
+    sync::{Arc, PoisonError, RwLock},
+    time::Duration,
+};
 
 use axum::{
-    extract::{MatchedPath, Request, State},
-    http::{HeaderMap, HeaderValue, Method, header},
-    middleware::Next,
+    extract::State,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
+
+use leptos_live::metrics::{Counter, Histogram, Metrics};
 
 use crate::{AppState, api, error::ApiError};
 
@@ -45,43 +50,76 @@ pub async fn render(
         .into_response())
 }
 
-/// Counts every request (`http_requests_total`) and times it to its response's head
-/// (`http_request_duration_seconds`: for a stream, until it opened), by route *template*
-/// (`/api/orders/{id}`, never the path itself), method and status. A request no route matched
-/// (static files, unknown paths) counts under `fallback`.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "fallback".to_string(), |p| p.as_str().to_string());
-    let method = method_label(request.method());
-    let response = next.run(request).await;
-    let status = response.status();
-    let metrics = state.hub.metrics();
-    metrics
-        .counter(
-            "http_requests_total",
-            "HTTP requests, by route template, method and status.",
-            &[
-                ("route", &route),
-                ("method", method),
-                ("status", status.as_str()),
-            ],
-        )
-        .increment(1);
-    metrics
-        .histogram(
-            "http_request_duration_seconds",
-            "Time from a request to its response's head, by route template and method.",
-            &[("route", &route), ("method", method)],
-        )
-        .record(started.elapsed().as_secs_f64());
-    response
+/// The HTTP series, with the handles of each route, method and status kept after their first
+/// request (the registry is asked once per combination, not once per request).
+#[derive(Clone)]
+pub struct Http {
+    metrics: Metrics,
+    /// By route template, then by method and status: bounded by the router's routes.
+    series: Arc<RwLock<HashMap<Box<str>, ByRoute>>>,
+}
+
+/// One route's series by method and status.
+type ByRoute = HashMap<(&'static str, u16), Series>;
+
+#[derive(Clone)]
+struct Series {
+    requests: Counter,
+    duration: Histogram,
+}
+
+impl Http {
+    pub fn new(metrics: Metrics) -> Self {
+        Self {
+            metrics,
+            series: Arc::default(),
+        }
+    }
+
+    /// Counts a request (`http_requests_total`) and its time to the response's head
+    /// (`http_request_duration_seconds`: for a stream, until it opened), by route *template*
+    /// (`/api/orders/{id}`, never the path itself; `fallback` where no route matched: static
+    /// files, unknown paths), method and status. Run by `crate::edge` for every request.
+    pub fn record(&self, route: &str, method: &'static str, status: StatusCode, took: Duration) {
+        let series = self.series(route, method, status);
+        series.requests.increment(1);
+        series.duration.record(took.as_secs_f64());
+    }
+
+    fn series(&self, route: &str, method: &'static str, status: StatusCode) -> Series {
+        let key = (method, status.as_u16());
+        let known = self.series.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(series) = known.get(route).and_then(|by| by.get(&key)) {
+            return series.clone();
+        }
+        drop(known);
+        let series = Series {
+            requests: self.metrics.counter(
+                "http_requests_total",
+                "HTTP requests, by route template, method and status.",
+                &[
+                    ("route", route),
+                    ("method", method),
+                    ("status", status.as_str()),
+                ],
+            ),
+            duration: self.metrics.histogram(
+                "http_request_duration_seconds",
+                "Time from a request to its response's head, by route template and method.",
+                &[("route", route), ("method", method)],
+            ),
+        };
+        let mut known = self.series.write().unwrap_or_else(PoisonError::into_inner);
+        known
+            .entry(route.into())
+            .or_default()
+            .insert(key, series.clone());
+        series
+    }
 }
 
 /// The method as a label from a fixed set: a client can send any token as a method.
-fn method_label(method: &Method) -> &'static str {
+pub fn method_label(method: &Method) -> &'static str {
     match *method {
         Method::GET => "GET",
         Method::HEAD => "HEAD",

@@ -18,12 +18,16 @@ use axum::{
 };
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
-use tower_http::{compression::CompressionLayer, cors::CorsLayer};
+use tower_http::cors::CorsLayer;
 
 use crate::demo; // demo
 use crate::{
-    AppState, api, assets, auth, error::ApiError, feeds, headers, host::AppHost, logs, metrics,
-    streams, writes,
+    AppState, api, assets, auth,
+    edge::{self, Edge},
+    error::ApiError,
+    feeds, headers,
+    host::AppHost,
+    metrics, streams, writes,
 };
 
 /// Builds the router for `state`.
@@ -97,24 +101,18 @@ pub fn app(state: AppState) -> Router {
         router = router.layer(cors(&state.config.cors_origins));
     }
     // Outermost: refusals from the layers above carry the headers too, and are counted.
-    // Compression (brotli or gzip, as `Accept-Encoding` allows) applies to pages, JSON and
-    // metrics: its default predicate leaves out `text/event-stream`, whose events must each
-    // reach the client when sent, not when a compressor's block fills; responses under 32
-    // bytes, images and anything already encoded (the precompressed assets) go out as they are.
+    // Compression applies to pages, JSON and metrics, never to event streams, whose events
+    // must each reach the client when sent (see `crate::compress`).
+    let edge = Edge {
+        config: state.config.clone(),
+        http: metrics::Http::new(state.hub.metrics().clone()),
+    };
     router
-        .layer(CompressionLayer::new())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             headers::security,
         ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            logs::request_span,
-        ))
+        .layer(middleware::from_fn_with_state(edge, edge::edge))
         .with_state(state)
 }
 

@@ -88,6 +88,11 @@ fn dev() -> Result {
     watch
         .args(["leptos", "watch", "--hot-reload"])
         .current_dir(root());
+    // The server's own debug lines (one per request, each stream opened) while developing; a
+    // release runs with `info` unless RUST_LOG says otherwise.
+    if env::var_os("RUST_LOG").is_none() {
+        watch.env("RUST_LOG", "info,server=debug");
+    }
     // Each edit restarts the server; with a random key per start, or with its sessions kept
     // only in the process, it would sign you out.
     if env::var_os("SESSION_KEY").is_none() {

@@ -102,6 +102,7 @@ pub(super) fn frames(
         names,
         id,
         stats,
+        span: tracing::Span::current(),
         _guards: (connection, subscribers),
     };
     let live = if lives.len() == 1 {
@@ -125,6 +126,10 @@ struct Tracker {
     names: Vec<Arc<str>>,
     id: ConnectionId,
     stats: Arc<Stats>,
+    /// The span the subscription was made in (an app's request span, with its request id):
+    /// what is logged of the stream later is logged in it. Entered only then, not on every
+    /// event.
+    span: tracing::Span,
     /// Held, never read: they un-count the connection and its subscriptions on drop.
     _guards: (ConnectionGuard, Vec<SubscriberGuard>),
 }
@@ -143,12 +148,14 @@ impl Tracker {
                     self.stats.skipped(*skipped);
                     // A connection that does not keep up (a stuck or slow reader): what it
                     // costs is bounded by the channel's ring, and it hears about the gap.
-                    tracing::warn!(
-                        connection = %self.id,
-                        channel = %self.names[index],
-                        skipped,
-                        "subscriber fell behind; sending resync"
-                    );
+                    self.span.in_scope(|| {
+                        tracing::warn!(
+                            connection = %self.id,
+                            channel = %self.names[index],
+                            skipped,
+                            "subscriber fell behind; sending resync"
+                        );
+                    });
                 }
                 self.stats.resynced();
                 Some(Frame::Resync {
@@ -209,6 +216,7 @@ mod tests {
             names: vec!["stats".into(), "prices".into(), "prices/x".into()],
             id: connection.id(),
             stats: stats.clone(),
+            span: tracing::Span::none(),
             _guards: (connection, Vec::new()),
         };
         let text = tracker.cursor();

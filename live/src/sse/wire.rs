@@ -146,9 +146,6 @@ pub struct Body {
     /// Nothing was sent since the last heartbeat tick.
     quiet: bool,
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
-    /// The span the stream was opened in (the app's request span): what the hub logs while
-    /// streaming, such as a subscriber falling behind, is logged in it.
-    span: tracing::Span,
 }
 
 impl Body {
@@ -170,7 +167,6 @@ impl Body {
             heartbeat,
             quiet: true,
             shutdown: Box::pin(shutdown),
-            span: tracing::Span::current(),
         }
     }
 }
@@ -180,7 +176,6 @@ impl Stream for Body {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        let _in_span = this.span.enter();
         if this.shutdown.as_mut().poll(cx).is_ready() {
             return Poll::Ready(None);
         }

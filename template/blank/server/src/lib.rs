@@ -15,6 +15,8 @@
 //!   [`sessions`]: who a request is (a server-side record behind the cookie);
 //!   [`client`]: the client's address (behind trusted proxies) for per-address limits.
 //! - [`error`]: [`error::ApiError`], status + one-line reason for every refusal.
+//! - [`compress`]: pages and JSON compressed, event streams never.
+//! - [`edge`]: the outermost layer: request id and span, HTTP metrics, compression.
 //! - [`writes`]: each sender's write budget (429 beyond).
 //! - [`host`]: the server side of the UI's server functions.
 //! - [`assets`]: static files: the release build's hashed bundle served immutable.
@@ -32,7 +34,9 @@ pub mod auth;
 pub mod client;
 pub mod clock;
 pub mod cluster;
+pub mod compress;
 pub mod config;
+pub mod edge;
 pub mod error;
 pub mod feeds;
 pub mod headers;

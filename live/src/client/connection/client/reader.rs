@@ -73,6 +73,12 @@ pub(super) fn open_stream(
     spawn_local(async move {
         let init = RequestInit::new();
         init.set_signal(Some(&signal));
+        // As EventSource asks: servers and proxies know the answer is a stream (the starter's
+        // server leaves it out of compression without wrapping it).
+        if let Ok(headers) = web_sys::Headers::new() {
+            let _ = headers.set("accept", "text/event-stream");
+            init.set_headers(&headers);
+        }
         let ended = read(connection, generation, &url, &init).await;
         let current = connection.client.with_value(|c| c.generation == generation);
         if !current {

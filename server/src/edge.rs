@@ -1,0 +1,46 @@
+//! The outermost layer of every request, doing three jobs in one middleware: the request's id
+//! and log span ([`crate::logs`]), its HTTP series ([`crate::metrics`]) and compression
+//! ([`crate::compress`]). One layer, not three: each `from_fn` layer costs every request a
+//! clone of the services inside it (callgrind: ~8–12k instructions a layer on a publish).
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{
+    extract::{MatchedPath, Request, State},
+    middleware::Next,
+    response::Response,
+};
+use tracing::Instrument;
+
+use crate::{Config, compress, logs, metrics};
+
+/// What the edge needs: the trusted proxies (for forwarded ids) and the HTTP series.
+#[derive(Clone)]
+pub struct Edge {
+    pub config: Arc<Config>,
+    pub http: metrics::Http,
+}
+
+/// The middleware; see the module docs. It sees the answers of every layer inside it, so
+/// refusals (403, 413, 429) are counted and carry the request id too.
+pub async fn edge(State(edge): State<Edge>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("fallback", MatchedPath::as_str);
+    let method = metrics::method_label(request.method());
+    let id = logs::request_id(&edge.config, &mut request);
+    let span = logs::span(&id, request.method(), route);
+    let answer = async move {
+        if compress::worth_compressing(request.headers()) {
+            compress::compressed(request, next).await
+        } else {
+            next.run(request).await
+        }
+    };
+    let mut response = answer.instrument(span.clone()).await;
+    let status = response.status();
+    span.in_scope(|| tracing::debug!(status = status.as_u16(), "answered"));
+    edge.http.record(route, method, status, started.elapsed());
+    response.headers_mut().insert(logs::REQUEST_ID, id);
+    response
+}
