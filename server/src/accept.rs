@@ -23,7 +23,7 @@ use tokio::{io::AsyncWriteExt, net::TcpListener};
 use tokio_util::sync::CancellationToken;
 use tower::{Service, ServiceExt};
 
-use crate::{client::TrustedProxies, error::RETRY_AFTER_SECS};
+use crate::{client::TrustedProxies, error::RETRY_AFTER_SECS, sockets::Sockets};
 
 /// What a connection must keep to.
 pub struct Rules {
@@ -31,6 +31,8 @@ pub struct Rules {
     /// Open connections from one address; a trusted proxy's are not counted.
     pub per_address: usize,
     pub trusted_proxies: TrustedProxies,
+    /// Where every open connection's socket is registered (for `/metrics`).
+    pub sockets: Arc<Sockets>,
 }
 
 /// Serves `router` on `listener` until `shutdown`, then stops accepting, asks every open
@@ -75,6 +77,7 @@ pub async fn serve(
             Some(Some(held)) => Some(held),
             None => None,
         };
+        let stream = rules.sockets.add(stream);
         let ready: Result<_, Infallible> = ServiceExt::<SocketAddr>::ready(&mut connections).await;
         let Ok(ready) = ready;
         let service: Result<_, Infallible> = ready.call(peer).await;

@@ -19,6 +19,7 @@
 //! - [`compress`]: pages and JSON compressed, event streams never.
 //! - [`edge`]: the outermost layer: request id and span, HTTP metrics, compression.
 //! - [`writes`]: each sender's write budget (429 beyond).
+//! - [`sockets`]: the open connections' sockets, for the connection gauges of `/metrics`.
 //! - [`host`]: the server side of the UI's server functions.
 //! - [`assets`]: static files: the release build's hashed bundle served immutable.
 //! - [`headers`]: the headers on every response, and each page's Content-Security-Policy.
@@ -47,6 +48,7 @@ pub mod logs;
 pub mod metrics;
 pub mod routes;
 pub mod sessions;
+pub mod sockets;
 pub mod state;
 pub mod streams;
 pub mod writes;
@@ -82,6 +84,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         header_read_timeout: state.config.header_read_timeout,
         per_address: state.config.max_connections_per_address,
         trusted_proxies: state.config.trusted_proxies.clone(),
+        sockets: state.sockets.clone(),
     };
     let server = accept::serve(listener, app(state), rules, shutdown.clone());
     tokio::select! {

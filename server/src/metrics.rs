@@ -42,6 +42,17 @@ pub async fn render(
             &[],
         )
         .set(if state.cluster.leads() { 1.0 } else { 0.0 });
+    let metrics = state.hub.metrics();
+    metrics
+        .gauge("http_connections_open", "Open HTTP connections.", &[])
+        .set(state.sockets.count() as f64);
+    metrics
+        .gauge(
+            "http_connections_unsent_bytes",
+            "Bytes written to open connections that their clients have not taken yet (the kernel's send queues): what slow readers hold up.",
+            &[],
+        )
+        .set(state.sockets.unsent() as f64);
     let text = state.hub.render_metrics();
     Ok((
         [(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT))],

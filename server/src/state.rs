@@ -13,6 +13,7 @@ use crate::{
     demo::{self, Demo}, // demo
     feeds,
     sessions::Sessions,
+    sockets::Sockets,
     writes::WriteRate,
 };
 use leptos_live::hub::{Backend, BackendError, Hub, memory::Memory, redis::Redis};
@@ -47,6 +48,8 @@ pub struct Handles {
     pub sessions: Arc<Sessions>,
     /// Each sender's write budget (see `crate::writes`).
     pub writes: Arc<WriteRate>,
+    /// The open connections (see `crate::sockets`).
+    pub sockets: Arc<Sockets>,
     /// Cancelled when a shutdown signal arrives: from then on `/readyz` says 503 and new
     /// streams are refused (see `crate::shutdown` for the phases).
     pub stopping: CancellationToken,
@@ -106,6 +109,7 @@ impl AppState {
             session_key: config.session_key.clone(),
             sessions: Arc::new(sessions),
             writes: Arc::new(writes),
+            sockets: Arc::default(),
             config: Arc::new(config),
             stopping,
             shutdown,

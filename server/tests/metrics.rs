@@ -183,6 +183,50 @@ async fn the_redis_link_is_measured() {
     );
 }
 
+/// A reader that stops reading shows as unsent bytes in the connection gauges, and they go
+/// when it leaves.
+#[tokio::test]
+async fn a_stuck_reader_shows_as_unsent_bytes() {
+    let app = spawn_app_with(config()).await;
+    let stuck = common::stuck_reader(app.addr, "/api/stream?channels=bench").await;
+    app.wait_for_connections(1).await;
+    let payload = format!("\"{}\"", "z".repeat(4_000));
+    for _ in 0..300 {
+        let published = app
+            .state
+            .hub
+            .publish_json("bench", "bench", payload.clone());
+        published.await.unwrap();
+    }
+    let mut text = String::new();
+    for _ in 0..50 {
+        text = scrape(&app).await;
+        if value(&text, "http_connections_unsent_bytes") > 4_000.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        value(&text, "http_connections_unsent_bytes") > 4_000.0,
+        "{text}"
+    );
+    // The stuck stream and the scrape's own connection at least.
+    assert!(value(&text, "http_connections_open") >= 2.0, "{text}");
+    drop(stuck);
+    let mut left = f64::MAX;
+    for _ in 0..100 {
+        left = value(&scrape(&app).await, "http_connections_unsent_bytes");
+        if left < 4_000.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        left < 4_000.0,
+        "{left} bytes still unsent after the reader left"
+    );
+}
+
 /// `promtool check metrics` (Prometheus's own linter) finds no problem in the exposition.
 #[tokio::test]
 async fn promtool_finds_no_problem() {
