@@ -1,4 +1,5 @@
-//! Compression of pages, JSON and metrics: brotli or gzip, as the client accepts (tower-http's
+//! Compression of pages, JSON, metrics and static files without a precompressed copy: brotli or
+//! gzip, as the client accepts (tower-http's
 //! `Compression`, whose default predicate also leaves out `text/event-stream`, images, bodies
 //! under 32 bytes and anything already encoded, like the precompressed assets). A request that
 //! asks for an event stream (`Accept: text/event-stream`, as EventSource and the engine's

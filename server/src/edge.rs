@@ -1,7 +1,7 @@
 //! The outermost layer of every request, doing three jobs in one middleware: the request's id
 //! and log span ([`crate::logs`]), its HTTP series ([`crate::metrics`]) and compression
 //! ([`crate::compress`]). One layer, not three: each `from_fn` layer costs every request a
-//! clone of the services inside it (callgrind: ~8–12k instructions a layer on a publish).
+//! clone of the services inside it (bench/metrics-cost.md: what callgrind showed).
 
 use std::{sync::Arc, time::Instant};
 
@@ -22,7 +22,8 @@ pub struct Edge {
 }
 
 /// The middleware; see the module docs. It sees the answers of every layer inside it, so
-/// refusals (403, 413, 429) are counted and carry the request id too.
+/// refusals (403, 413, 429) are counted and carry the request id too; only the accept loop's
+/// raw 429 for an address over `MAX_CONNECTIONS_PER_ADDRESS` never reaches it.
 pub async fn edge(State(edge): State<Edge>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let matched = request.extensions().get::<MatchedPath>().cloned();

@@ -51,11 +51,25 @@ pub fn init(format: LogFormat) {
     }
 }
 
-/// The format `LOG_FORMAT` asks for, read before the rest of the config (whose errors are
-/// logged); a value that is neither is refused by the config right after.
+/// The format `--log-format` or `LOG_FORMAT` asks for (the flag wins, as for every setting),
+/// read before the rest of the config, whose warnings are logged; a value that is neither is
+/// refused by the config right after.
 pub fn format_from_env() -> LogFormat {
-    match std::env::var("LOG_FORMAT").as_deref() {
-        Ok("json") => LogFormat::Json,
+    format_from(std::env::args(), std::env::var("LOG_FORMAT").ok())
+}
+
+fn format_from(args: impl Iterator<Item = String>, env: Option<String>) -> LogFormat {
+    let mut args = args.skip(1);
+    let mut flag = None;
+    while let Some(arg) = args.next() {
+        if arg == "--log-format" {
+            flag = args.next();
+        } else if let Some(value) = arg.strip_prefix("--log-format=") {
+            flag = Some(value.to_string());
+        }
+    }
+    match flag.or(env).as_deref() {
+        Some("json") => LogFormat::Json,
         _ => LogFormat::Text,
     }
 }
@@ -114,6 +128,30 @@ fn new_id() -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The flag wins over the environment, in either spelling.
+    #[test]
+    fn the_log_format_flag_wins() {
+        let args = |list: &[&str]| {
+            list.iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        assert_eq!(
+            format_from(args(&["server"]), Some("json".into())),
+            LogFormat::Json
+        );
+        assert_eq!(
+            format_from(args(&["server", "--log-format", "json"]), None),
+            LogFormat::Json
+        );
+        assert_eq!(
+            format_from(args(&["server", "--log-format=text"]), Some("json".into())),
+            LogFormat::Text
+        );
+        assert_eq!(format_from(args(&["server"]), None), LogFormat::Text);
+    }
 
     /// Only short plain tokens pass; line breaks, quotes and long values do not.
     #[test]

@@ -1,7 +1,8 @@
 //! `GET /metrics` for Prometheus (the operator's: `Authorization: Bearer $OPS_TOKEN`), and the
 //! HTTP series every request adds to it. The hub's own series and the registry are the
 //! engine's ([`leptos_live::metrics`]); this adds what only the app knows: requests by route
-//! template and status, and whether this instance holds the cluster lease.
+//! template and status, open connections and their unsent bytes ([`crate::sockets`]), and
+//! whether this instance holds the cluster lease.
 //!
 //! ```text
 //! curl -H "Authorization: Bearer $OPS_TOKEN" http://127.0.0.1:3000/metrics

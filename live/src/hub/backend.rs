@@ -106,7 +106,7 @@ pub struct NewEvent {
 /// The state of a backend's link to a shared store, for metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Link {
-    /// Times the link was lost and made again.
+    /// Times the link was lost (each then relinked with backoff).
     pub relinks: u64,
     /// Channels that could not recover what they missed while it was down.
     pub gaps: u64,

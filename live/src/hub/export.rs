@@ -152,7 +152,7 @@ impl Hub {
         if let Some(link) = self.backend.link() {
             m.counter(
                 "leptos_live_backend_relinks_total",
-                "Times the backend's pub/sub link was lost and made again.",
+                "Times the backend's pub/sub link was lost (each then relinked with backoff).",
                 &[],
             )
             .absolute(link.relinks);

@@ -224,6 +224,7 @@ impl Hub {
         }
         let epoch = joined[0].feed.epoch.clone();
         let id = connection.id();
+        self.stats.accepted();
         Ok(Subscription {
             connection: id,
             epoch: epoch.clone(),

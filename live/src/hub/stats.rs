@@ -174,7 +174,6 @@ impl Stats {
             *open.per_user.entry(user.into()).or_default() += 1;
         }
         self.connections.store(open.total, Ordering::Relaxed);
-        self.accepted.fetch_add(1, Ordering::Relaxed);
         Ok(ConnectionGuard {
             stats: self.clone(),
             id,
@@ -228,6 +227,11 @@ impl Stats {
 
     pub fn published(&self) {
         self.published.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One stream opened: within the limits, and its channels joined.
+    pub fn accepted(&self) {
+        self.accepted.fetch_add(1, Ordering::Relaxed);
     }
 
     /// One live event framed for one stream.
