@@ -9,6 +9,7 @@
 mod client;
 mod procfs;
 mod report;
+mod scaling;
 mod scenarios;
 mod servers;
 mod soak;
@@ -29,6 +30,8 @@ use servers::{Kind, Paths};
 const GENERATOR_CORE: usize = 1;
 
 const SCENARIOS: [&str; 5] = ["fanout", "personal", "idle", "shutdown", "reconnect"];
+/// Not part of a full run (it takes minutes per server): `--scenarios scaling`.
+const SCALING: &str = "scaling";
 
 struct Options {
     servers: Vec<Kind>,
@@ -44,7 +47,8 @@ struct Options {
 const HELP: &str = "\
 usage: bench [options]
   --servers a,b        leptos-live, go-stdlib, nginx+nchan, node-http (default: all)
-  --scenarios a,b      fanout, personal, idle, shutdown, reconnect (default: all)
+  --scenarios a,b      fanout, personal, idle, shutdown, reconnect (default: all); or
+                       scaling alone: sizes 1k–18k, deliveries per CPU-s and RSS per stream
   --server-bin PATH    leptos-live release server (default: target/release/server)
   --go-bin PATH        the Go peer, built from bench/peers/go
   --out PATH           write the markdown report there (default: print only)
@@ -92,10 +96,14 @@ fn parse() -> Result<Options, String> {
                     .map(|name| {
                         SCENARIOS
                             .into_iter()
+                            .chain([SCALING])
                             .find(|s| *s == name)
                             .ok_or(format!("unknown scenario {name:?}"))
                     })
                     .collect::<Result<_, _>>()?;
+                if options.scenarios.contains(&SCALING) && options.scenarios.len() > 1 {
+                    return Err("scaling runs alone: --scenarios scaling".into());
+                }
             }
             "--server-bin" => options.paths.server_bin = value()?.into(),
             "--go-bin" => options.paths.go_bin = Some(value()?.into()),
@@ -228,6 +236,9 @@ async fn run(options: Options) -> Result<(), String> {
     if let Some(minutes) = options.soak {
         return run_soak(&options, minutes).await;
     }
+    if options.scenarios == [SCALING] {
+        return run_scaling(&options).await;
+    }
     let mut report = Report::new(options.scale, options.extras.clone());
     let mut port = 18_000u16;
     for &kind in &options.servers {
@@ -266,6 +277,29 @@ async fn run(options: Options) -> Result<(), String> {
     if let Ok(soak) = std::fs::read_to_string(soak_file(&options.paths)) {
         markdown = with_section(&markdown, SOAK_HEADING, &soak);
     }
+    println!("\n{markdown}");
+    if let Some(out) = &options.out {
+        std::fs::write(out, &markdown).map_err(|e| format!("{}: {e}", out.display()))?;
+        println!("wrote {}", out.display());
+    }
+    println!("done in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `--scenarios scaling`: every size on every available server, then the table.
+async fn run_scaling(options: &Options) -> Result<(), String> {
+    let started = Instant::now();
+    let mut port = 18_000u16;
+    let mut results = Vec::new();
+    for &kind in &options.servers {
+        if let Some(reason) = servers::unavailable(kind, &options.paths) {
+            println!("==> {}: skipped ({reason})", kind.name());
+            continue;
+        }
+        println!("==> scaling on {}", kind.name());
+        results.push((kind, scaling::run(kind, &options.paths, &mut port).await?));
+    }
+    let markdown = scaling::markdown(&results);
     println!("\n{markdown}");
     if let Some(out) = &options.out {
         std::fs::write(out, &markdown).map_err(|e| format!("{}: {e}", out.display()))?;

@@ -35,19 +35,7 @@ pub fn run(args: &[String]) -> Result {
     }
     run_step("release build (the file restored)", &mut release_build())?;
 
-    let go_peer = root().join("target/bench/go-sse-peer");
-    if tools::have("go") {
-        run_step(
-            "Go peer (go build bench/peers/go)",
-            Command::new("go")
-                .args(["build", "-o"])
-                .arg(&go_peer)
-                .arg(".")
-                .current_dir(root().join("bench/peers/go"))
-                .env("GOCACHE", root().join("target/bench/go-cache"))
-                .env("GOFLAGS", "-mod=mod"),
-        )?;
-    }
+    let go_peer = build_go_peer()?;
     run_step(
         "load generator (cargo build --release -p bench)",
         cargo().args(["build", "--release", "--package", "bench"]),
@@ -63,8 +51,8 @@ pub fn run(args: &[String]) -> Result {
         } else {
             format!("./x bench {}", args.join(" "))
         });
-    if go_peer.exists() {
-        command.arg("--go-bin").arg(&go_peer);
+    if let Some(go_peer) = go_peer {
+        command.arg("--go-bin").arg(go_peer);
     }
     // A full run writes the report; a partial one (any options) only prints it.
     let passthrough: Vec<&String> = args.iter().filter(|a| *a != "--").collect();
@@ -78,6 +66,65 @@ pub fn run(args: &[String]) -> Result {
     )?;
     println!("\nbench done in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// `./x bench scaling`: the release server and the peers at 1k–18k subscribers
+/// (bench/src/scaling.rs); the table goes to bench/scaling.md.
+pub fn scaling() -> Result {
+    let started = Instant::now();
+    tools::ensure(Need::Release)?;
+    tools::bench_peers();
+    run_step(
+        "release build (cargo leptos build --release --precompress)",
+        &mut release_build(),
+    )?;
+    let go_peer = build_go_peer()?;
+    run_step(
+        "load generator (cargo build --release -p bench)",
+        cargo().args(["build", "--release", "--package", "bench"]),
+    )?;
+    let mut command = Command::new(root().join("target/release/bench"));
+    command
+        .current_dir(root())
+        .args([
+            "--scenarios",
+            "scaling",
+            "--servers",
+            "leptos-live,nginx+nchan,go-stdlib",
+        ])
+        .arg("--out")
+        .arg(root().join("bench/scaling.md"));
+    if let Some(go_peer) = go_peer {
+        command.arg("--go-bin").arg(go_peer);
+    }
+    run_step(
+        "scaling: 5 sizes x 3 servers, an idle and a fan-out run each (about 10 minutes)",
+        &mut command,
+    )?;
+    println!(
+        "\nbench scaling done in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The Go peer (bench/peers/go), when Go is installed.
+fn build_go_peer() -> Result<Option<std::path::PathBuf>> {
+    let go_peer = root().join("target/bench/go-sse-peer");
+    if !tools::have("go") {
+        return Ok(None);
+    }
+    run_step(
+        "Go peer (go build bench/peers/go)",
+        Command::new("go")
+            .args(["build", "-o"])
+            .arg(&go_peer)
+            .arg(".")
+            .current_dir(root().join("bench/peers/go"))
+            .env("GOCACHE", root().join("target/bench/go-cache"))
+            .env("GOFLAGS", "-mod=mod"),
+    )?;
+    Ok(Some(go_peer))
 }
 
 /// Edit to browser: end2end/bench/dev-loop.spec.ts edits files under a running watcher and

@@ -12,6 +12,9 @@
 //! ./x bench     leptos-live beside Go, nginx+nchan and Node SSE servers; writes BENCHMARKS.md
 //!               (installs the peers with apt-get; options after `--` go to bench/, e.g.
 //!               `./x bench -- --scale 0.1 --scenarios fanout`)
+//! ./x bench scaling    how cost grows: 1k, 2k, 5k, 10k and 18k subscribers on leptos-live,
+//!               nginx+nchan and Go: deliveries per CPU-s, p99, RSS per stream, ratios;
+//!               writes bench/scaling.md (a few minutes per server)
 //! ./x bench dev-loop   edit to browser under `cargo leptos watch --hot-reload`: each kind of
 //!               edit three times in a page open in Chromium; writes bench/dev-loop.md and
 //!               BENCHMARKS.md's "Edit to browser" section (end2end/bench/dev-loop.spec.ts)
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("release") => release(),
         Some("bench") if args.get(1).is_some_and(|a| a == "dev-loop") => bench::dev_loop(),
+        Some("bench") if args.get(1).is_some_and(|a| a == "scaling") => bench::scaling(),
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz(args.get(1).map(String::as_str)),
         Some("soak") => bench::soak(args.get(1).map(String::as_str)),
