@@ -15,7 +15,6 @@ use axum::{
     Json,
     extract::{FromRef, FromRequestParts, Request, State},
     http::{HeaderMap, Method, StatusCode, header, request::Parts},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use axum_extra::extract::cookie::Key;
@@ -191,15 +190,17 @@ pub async fn whoami(CurrentUser(user): CurrentUser) -> Json<Who> {
 ///    unchanged) or an exact `CORS_ORIGINS` origin passes; any other, and `null` (sandboxed
 ///    frames, some redirects), is refused.
 /// 3. Neither header: not a browser (curl, scripts), which sends no ambient cookies: passes.
-pub async fn same_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+///
+/// Run for every request by `crate::routes`'s `admit` layer.
+pub fn same_origin(state: &AppState, request: &Request) -> Result<(), ApiError> {
     let safe = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
     if !safe && !origin_allowed(request.headers(), &state.config.cors_origins) {
-        return ApiError::forbidden("cross-origin request refused").into_response();
+        return Err(ApiError::forbidden("cross-origin request refused"));
     }
-    next.run(request).await
+    Ok(())
 }
 
 fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {

@@ -16,10 +16,8 @@ use std::{
 use ::redis::Script;
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{ConnectInfo, Request},
     http::Method,
-    middleware::Next,
-    response::{IntoResponse, Response},
 };
 
 use crate::{AppState, client, cluster::Shared, error::ApiError};
@@ -123,13 +121,14 @@ impl WriteRate {
     }
 }
 
-/// The middleware: a write whose sender's bucket is empty gets 429 and goes no further.
-pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The check `crate::routes`'s `admit` layer runs: a write whose sender's bucket is empty gets
+/// 429 and goes no further; anything else comes back to go on.
+pub async fn limit(state: &AppState, request: Request) -> Result<Request, ApiError> {
     if matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     ) {
-        return next.run(request).await;
+        return Ok(request);
     }
     let (mut parts, body) = request.into_parts();
     // The handler finds the session already looked up. If the sessions cannot be read, the
@@ -155,16 +154,15 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
         }
     };
     match state.writes.take(&sender).await {
-        Ok(()) => next.run(Request::from_parts(parts, body)).await,
+        Ok(()) => Ok(Request::from_parts(parts, body)),
         Err(wait) => {
             let secs = wait.as_secs_f64().ceil().max(1.0) as u32;
             let rate = &state.config;
-            ApiError::too_many(format!(
+            Err(ApiError::too_many(format!(
                 "too many writes: {} at once and {} a second are allowed; try again in {secs} s",
                 rate.write_burst, rate.writes_per_second
             ))
-            .retry_after(secs)
-            .into_response()
+            .retry_after(secs))
         }
     }
 }

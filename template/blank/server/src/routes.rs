@@ -84,15 +84,7 @@ pub fn app(state: AppState) -> Router {
                     assets::cache_headers,
                 )),
         )
-        // Layers run outside in: the origin check first (a cross-site write is refused before
-        // its body is read), then the sender's write budget, then the one body limit for
-        // every route.
-        .layer(middleware::from_fn_with_state(state.clone(), limit_body))
-        .layer(middleware::from_fn_with_state(state.clone(), writes::limit))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::same_origin,
-        ));
+        .layer(middleware::from_fn_with_state(state.clone(), admit));
     if !state.config.cors_origins.is_empty() {
         router = router.layer(cors(&state.config.cors_origins));
     }
@@ -137,50 +129,67 @@ async fn render_deadline(State(state): State<AppState>, request: Request, next: 
     }
 }
 
+/// What every request passes before its route, in this order: the origin check (a cross-site
+/// write is refused before its body is read, `auth::same_origin`), the sender's write budget
+/// (`writes::limit`), then the one body limit ([`limit_body`]). One layer for the three: each
+/// `from_fn` layer clones the services inside it on every request (bench/metrics-cost.md).
+async fn admit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if let Err(refused) = auth::same_origin(&state, &request) {
+        return refused.into_response();
+    }
+    let request = match writes::limit(&state, request).await {
+        Ok(request) => request,
+        Err(refused) => return refused.into_response(),
+    };
+    match limit_body(&state, request).await {
+        Ok(request) => next.run(request).await,
+        Err(refused) => refused.into_response(),
+    }
+}
+
 /// One body limit for every route (REST, server functions, the benchmark route, pages):
 /// `MAX_BODY_BYTES`, read within `BODY_READ_TIMEOUT_MS`. A declared `Content-Length` over it is
 /// refused before anything is read; an undeclared (chunked) body is read up to the limit and
 /// refused there. Either way 413 with a one-line reason, so no handler ever sees a partial body
 /// or answers 500 for one; a body that stops arriving gets 408.
-async fn limit_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn limit_body(state: &AppState, request: Request) -> Result<Request, ApiError> {
     let limit = state.config.max_body_bytes;
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("request body over the limit of {limit} bytes"),
         )
-        .into_response()
     };
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return too_large();
+        return Err(too_large());
     }
     let (parts, body) = request.into_parts();
     let deadline = state.config.body_read_timeout;
     let read = tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await;
     let Ok(read) = read else {
         let ms = deadline.as_millis();
-        return ApiError::new(
+        return Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             format!("the request body did not arrive within {ms} ms"),
-        )
-        .into_response();
+        ));
     };
     let bytes = match read {
         Ok(bytes) => bytes,
         Err(err) => {
-            return if err.into_inner().is::<http_body_util::LengthLimitError>() {
-                too_large()
-            } else {
-                ApiError::bad_request("the request body could not be read").into_response()
-            };
+            return Err(
+                if err.into_inner().is::<http_body_util::LengthLimitError>() {
+                    too_large()
+                } else {
+                    ApiError::bad_request("the request body could not be read")
+                },
+            );
         }
     };
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 /// CORS for exactly the configured origins, with credentials (the session cookie).
