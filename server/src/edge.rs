@@ -1,7 +1,8 @@
-//! The outermost layer of every request, doing three jobs in one middleware: the request's id
-//! and log span ([`crate::logs`]), its HTTP series ([`crate::metrics`]) and compression
-//! ([`crate::compress`]). One layer, not three: each `from_fn` layer costs every request a
-//! clone of the services inside it (bench/metrics-cost.md: what callgrind showed).
+//! The outermost layer of every request, doing four jobs in one middleware: the request's id
+//! and log span ([`crate::logs`]), its HTTP series ([`crate::metrics`]), compression
+//! ([`crate::compress`]) and the security headers with the page's nonce ([`crate::headers`]).
+//! One layer, not four: each `from_fn` layer costs every request a clone of the services
+//! inside it (bench/metrics-cost.md: what callgrind showed).
 
 use std::{sync::Arc, time::Instant};
 
@@ -12,9 +13,10 @@ use axum::{
 };
 use tracing::Instrument;
 
-use crate::{Config, compress, logs, metrics};
+use crate::{Config, compress, headers, logs, metrics};
 
-/// What the edge needs: the trusted proxies (for forwarded ids) and the HTTP series.
+/// What the edge needs: the config (trusted proxies for forwarded ids, the dev reload port for
+/// a page's policy) and the HTTP series.
 #[derive(Clone)]
 pub struct Edge {
     pub config: Arc<Config>,
@@ -31,6 +33,7 @@ pub async fn edge(State(edge): State<Edge>, mut request: Request, next: Next) ->
     let method = metrics::method_label(request.method());
     let id = logs::request_id(&edge.config, &mut request);
     let span = logs::span(&id, request.method(), route);
+    let nonce = headers::nonce(&mut request);
     let answer = async move {
         if compress::worth_compressing(request.headers()) {
             compress::compressed(request, next).await
@@ -39,6 +42,7 @@ pub async fn edge(State(edge): State<Edge>, mut request: Request, next: Next) ->
         }
     };
     let mut response = answer.instrument(span.clone()).await;
+    headers::secure(&mut response, &nonce, edge.config.dev_reload_port);
     let status = response.status();
     span.in_scope(|| tracing::debug!(status = status.as_u16(), "answered"));
     edge.http.record(route, method, status, started.elapsed());

@@ -11,23 +11,26 @@
 //! policy that allows nothing, for whoever opens one as a document.
 
 use axum::{
-    extract::{Request, State},
+    extract::Request,
     http::{HeaderValue, header, request::Parts},
-    middleware::Next,
     response::Response,
 };
 use leptos::{nonce::Nonce, prelude::use_context};
 
-use crate::AppState;
-
 /// For responses that are not pages.
 const NOTHING: &str = "default-src 'none'; frame-ancestors 'none'";
 
-/// The middleware: makes the request's nonce, then sets the headers on its response.
-pub async fn security(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+/// Makes the request's nonce, where the page's render finds it ([`provide_nonce`]). Run for
+/// every request by `crate::edge`, which then calls [`secure`] on its answer.
+pub fn nonce(request: &mut Request) -> Nonce {
     let nonce = Nonce::new();
     request.extensions_mut().insert(nonce.clone());
-    let mut response = next.run(request).await;
+    nonce
+}
+
+/// Sets the headers every answer carries; a page's policy allows scripts with `nonce`, and
+/// `dev_reload` is `cargo leptos watch`'s reload port, if any.
+pub fn secure(response: &mut Response, nonce: &Nonce, dev_reload: Option<u32>) {
     let headers = response.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -46,13 +49,12 @@ pub async fn security(State(state): State<AppState>, mut request: Request, next:
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-store"),
         );
-        HeaderValue::from_str(&page_policy(&nonce, state.config.dev_reload_port))
+        HeaderValue::from_str(&page_policy(nonce, dev_reload))
             .unwrap_or_else(|_| HeaderValue::from_static(NOTHING))
     } else {
         HeaderValue::from_static(NOTHING)
     };
     headers.insert(header::CONTENT_SECURITY_POLICY, policy);
-    response
 }
 
 /// A page's policy. `'wasm-unsafe-eval'` lets the page compile its WebAssembly (and nothing

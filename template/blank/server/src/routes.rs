@@ -88,18 +88,14 @@ pub fn app(state: AppState) -> Router {
     if !state.config.cors_origins.is_empty() {
         router = router.layer(cors(&state.config.cors_origins));
     }
-    // Outermost: refusals from the layers above carry the headers too, and are counted.
-    // Compression applies to pages, JSON and metrics, never to event streams, whose events
-    // must each reach the client when sent (see `crate::compress`).
+    // Outermost: refusals from the layers above carry the security headers and the request id
+    // too, and are counted. Compression applies to pages, JSON and metrics, never to event
+    // streams, whose events must each reach the client when sent (see `crate::compress`).
     let edge = Edge {
         config: state.config.clone(),
         http: metrics::Http::new(state.hub.metrics().clone()),
     };
     router
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            headers::security,
-        ))
         .layer(middleware::from_fn_with_state(edge, edge::edge))
         .with_state(state)
 }
