@@ -103,6 +103,11 @@ pub(super) struct Client {
     plan_queued: bool,
     /// The channel set a refusal applies to: not retried until the set or session changes.
     refused: Option<Vec<String>>,
+    /// A session changed (here or in another tab): every tab's wishes are the old session's
+    /// until its page has its new snapshot. The stream waits for this tab's (`seed`), or
+    /// [`SESSION_SETTLE_MS`], and forgets the others' until they say them again: opened
+    /// earlier, it would ask for channels the new session may not have (401, 403).
+    awaiting_seed: bool,
     /// The stream's state as the leader last told the tabs (this tab may want nothing).
     stream_status: Option<StreamStatus>,
     /// Kept alive as long as the browser may call them.
@@ -196,6 +201,34 @@ pub(super) fn seed(connection: LiveConnection, info: &StreamInfo) {
     if let Some(cursor) = Cursor::parse(&info.cursor).ok().flatten() {
         rebase(connection, &cursor);
     }
+    settle(connection);
+}
+
+/// The longest a stream waits after a session change for the page's new snapshot (a page
+/// without one never seeds).
+const SESSION_SETTLE_MS: u64 = 2_000;
+
+/// A session changed: plan again once this tab has its new snapshot (see `awaiting_seed`).
+pub(super) fn await_snapshot(connection: LiveConnection) {
+    connection.client.update_value(|c| {
+        c.refused = None;
+        c.awaiting_seed = true;
+        c.peers.clear();
+    });
+    set_timeout(
+        move || settle(connection),
+        std::time::Duration::from_millis(SESSION_SETTLE_MS),
+    );
+}
+
+/// Plans again if it was waiting for a snapshot.
+fn settle(connection: LiveConnection) {
+    let waited = connection
+        .client
+        .try_update_value(|c| std::mem::replace(&mut c.awaiting_seed, false));
+    if waited == Some(true) {
+        queue_plan(connection);
+    }
 }
 
 pub(super) fn start_at(connection: LiveConnection, channel: &str, cursor: &str) {
@@ -230,8 +263,7 @@ fn rebase(connection: LiveConnection, from: &Cursor) {
 
 pub(super) fn session_changed(connection: LiveConnection) {
     post(connection, &Note::Session);
-    connection.client.update_value(|c| c.refused = None);
-    queue_plan(connection);
+    await_snapshot(connection);
 }
 
 pub(super) fn listen(
@@ -301,6 +333,9 @@ fn queue_plan(connection: LiveConnection) {
 
 /// Leader (or alone): opens, reopens or closes so that the stream serves every tab.
 fn replan(connection: LiveConnection) {
+    if connection.client.with_value(|c| c.awaiting_seed) {
+        return;
+    }
     if role(connection) == Role::Follower {
         let empty = connection.client.with_value(|c| c.own.channels.is_empty());
         if empty {

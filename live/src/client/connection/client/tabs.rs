@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::{LiveConnection, Peer, Role, queue_plan, receive, reconnect, role};
+use super::{LiveConnection, Peer, Role, await_snapshot, queue_plan, receive, reconnect, role};
 use crate::{
     client::{
         StreamStatus,
@@ -98,8 +98,7 @@ pub(super) fn on_note(connection: LiveConnection, note: Note) {
         }
         Note::Session => {
             connection.resyncs.update(|n| *n += 1);
-            connection.client.update_value(|c| c.refused = None);
-            queue_plan(connection);
+            await_snapshot(connection);
         }
         Note::Reconnect => {
             if role(connection) != Role::Follower {
