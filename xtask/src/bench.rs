@@ -35,14 +35,8 @@ pub fn run(args: &[String]) -> Result {
     }
     run_step("release build (the file restored)", &mut release_build())?;
 
-    let go_peer = build_go_peer()?;
-    run_step(
-        "load generator (cargo build --release -p bench)",
-        cargo().args(["build", "--release", "--package", "bench"]),
-    )?;
-    let mut command = Command::new(root().join("target/release/bench"));
+    let mut command = generator()?;
     command
-        .current_dir(root())
         .arg("--rebuild-secs")
         .arg(format!("{rebuild:.1}"))
         .arg("--command")
@@ -51,9 +45,6 @@ pub fn run(args: &[String]) -> Result {
         } else {
             format!("./x bench {}", args.join(" "))
         });
-    if let Some(go_peer) = go_peer {
-        command.arg("--go-bin").arg(go_peer);
-    }
     // A full run writes the report; a partial one (any options) only prints it.
     let passthrough: Vec<&String> = args.iter().filter(|a| *a != "--").collect();
     if passthrough.is_empty() {
@@ -78,14 +69,8 @@ pub fn scaling() -> Result {
         "release build (cargo leptos build --release --precompress)",
         &mut release_build(),
     )?;
-    let go_peer = build_go_peer()?;
-    run_step(
-        "load generator (cargo build --release -p bench)",
-        cargo().args(["build", "--release", "--package", "bench"]),
-    )?;
-    let mut command = Command::new(root().join("target/release/bench"));
+    let mut command = generator()?;
     command
-        .current_dir(root())
         .args([
             "--scenarios",
             "scaling",
@@ -94,9 +79,6 @@ pub fn scaling() -> Result {
         ])
         .arg("--out")
         .arg(root().join("bench/scaling.md"));
-    if let Some(go_peer) = go_peer {
-        command.arg("--go-bin").arg(go_peer);
-    }
     run_step(
         "scaling: 5 sizes x 3 servers, an idle and a fan-out run each (about 10 minutes)",
         &mut command,
@@ -106,6 +88,21 @@ pub fn scaling() -> Result {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The load generator (built, with the Go peer when Go is installed), to run from the root.
+fn generator() -> Result<Command> {
+    let go_peer = build_go_peer()?;
+    run_step(
+        "load generator (cargo build --release -p bench)",
+        cargo().args(["build", "--release", "--package", "bench"]),
+    )?;
+    let mut command = Command::new(root().join("target/release/bench"));
+    command.current_dir(root());
+    if let Some(go_peer) = go_peer {
+        command.arg("--go-bin").arg(go_peer);
+    }
+    Ok(command)
 }
 
 /// The Go peer (bench/peers/go), when Go is installed.

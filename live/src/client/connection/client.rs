@@ -11,7 +11,8 @@ mod tabs;
 
 use reader::{open_stream, reopen_now};
 use receive::receive;
-use tabs::{announce, on_note, post};
+pub(super) use tabs::session_changed;
+use tabs::{announce, on_note, post, settle};
 
 use std::rc::Rc;
 
@@ -105,7 +106,7 @@ pub(super) struct Client {
     refused: Option<Vec<String>>,
     /// A session changed (here or in another tab): every tab's wishes are the old session's
     /// until its page has its new snapshot. The stream waits for this tab's (`seed`), or
-    /// [`SESSION_SETTLE_MS`], and forgets the others' until they say them again: opened
+    /// `tabs::SESSION_SETTLE_MS`, and forgets the others' until they say them again: opened
     /// earlier, it would ask for channels the new session may not have (401, 403).
     awaiting_seed: bool,
     /// The stream's state as the leader last told the tabs (this tab may want nothing).
@@ -204,33 +205,6 @@ pub(super) fn seed(connection: LiveConnection, info: &StreamInfo) {
     settle(connection);
 }
 
-/// The longest a stream waits after a session change for the page's new snapshot (a page
-/// without one never seeds).
-const SESSION_SETTLE_MS: u64 = 2_000;
-
-/// A session changed: plan again once this tab has its new snapshot (see `awaiting_seed`).
-pub(super) fn await_snapshot(connection: LiveConnection) {
-    connection.client.update_value(|c| {
-        c.refused = None;
-        c.awaiting_seed = true;
-        c.peers.clear();
-    });
-    set_timeout(
-        move || settle(connection),
-        std::time::Duration::from_millis(SESSION_SETTLE_MS),
-    );
-}
-
-/// Plans again if it was waiting for a snapshot.
-fn settle(connection: LiveConnection) {
-    let waited = connection
-        .client
-        .try_update_value(|c| std::mem::replace(&mut c.awaiting_seed, false));
-    if waited == Some(true) {
-        queue_plan(connection);
-    }
-}
-
 pub(super) fn start_at(connection: LiveConnection, channel: &str, cursor: &str) {
     let Some(mut from) = Cursor::parse(cursor).ok().flatten() else {
         return;
@@ -259,11 +233,6 @@ fn rebase(connection: LiveConnection, from: &Cursor) {
         announce(connection);
         queue_plan(connection);
     }
-}
-
-pub(super) fn session_changed(connection: LiveConnection) {
-    post(connection, &Note::Session);
-    await_snapshot(connection);
 }
 
 pub(super) fn listen(

@@ -24,11 +24,13 @@
 //! subscribers get `resync` when the stream no longer has them. After the pub/sub link drops
 //! and comes back, every local channel is checked the same way.
 //!
+//! - `connect`: [`Redis::connect`]: the command connection, the epoch, the link started.
 //! - `scripts`: the Lua scripts and the key names they use.
 //! - `local`: the channels with subscribers on this instance, fed by the link.
 //! - `link`: the pub/sub link: relinking, recovery after a drop, gaps in ids.
 //! - `decode`: pub/sub messages and stream entries as events.
 
+mod connect;
 mod decode;
 mod link;
 mod local;
@@ -43,14 +45,10 @@ use std::{
     time::Duration,
 };
 
-use ::redis::{
-    Client, Script,
-    aio::{ConnectionManager, ConnectionManagerConfig},
-};
+use ::redis::{Client, Script, aio::ConnectionManager};
 use futures_util::{FutureExt, StreamExt, future::BoxFuture};
 use rand::Rng;
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
-use tokio_util::sync::CancellationToken;
 
 use crate::metrics::{Histogram, Metrics};
 
@@ -112,54 +110,6 @@ fn failed(what: &str, err: impl std::fmt::Display) -> BackendError {
 }
 
 impl Redis {
-    /// Connects to `url`, reads (or creates) the epoch and starts the pub/sub link, which runs
-    /// until `shutdown`. Fails, with the cause in one line, if Redis cannot be reached.
-    pub async fn connect(
-        url: &str,
-        prefix: &str,
-        idle: Duration,
-        shutdown: CancellationToken,
-    ) -> Result<Arc<Self>, BackendError> {
-        let unreachable =
-            |e: &dyn std::fmt::Display| BackendError(format!("cannot reach Redis at {url}: {e}"));
-        let client = Client::open(url).map_err(|e| unreachable(&e))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(TIMEOUT))
-            .set_response_timeout(Some(TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(MAX_BACKOFF);
-        let commands = tokio::time::timeout(
-            TIMEOUT,
-            ConnectionManager::new_with_config(client.clone(), config),
-        )
-        .await
-        .map_err(|_| unreachable(&"timed out"))?
-        .map_err(|e| unreachable(&e))?;
-        let script = |body: &str| Script::new(&format!("{EPOCH}{FLATTEN}{body}"));
-        let redis = Arc::new(Self {
-            keys: Keys {
-                prefix: prefix.into(),
-            },
-            client,
-            commands,
-            publish: script(PUBLISH),
-            read: script(READ),
-            recent: script(RECENT),
-            ttl: idle.as_secs().max(1),
-            history: RwLock::default(),
-            local: RwLock::default(),
-            linked: AtomicBool::new(false),
-            commands_ok: AtomicBool::new(true),
-            relinks: AtomicU64::default(),
-            gaps: AtomicU64::default(),
-            lag: OnceLock::new(),
-        });
-        // Any script reads or creates the epoch; `recent` of no channel is the cheapest.
-        redis.recent_raw("", 0).await?;
-        tokio::spawn(redis.clone().listen(shutdown));
-        Ok(redis)
-    }
-
     /// The command connection, for domain state kept beside the hub's (e.g. an app's live collections).
     pub fn commands(&self) -> ConnectionManager {
         self.commands.clone()

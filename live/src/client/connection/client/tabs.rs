@@ -1,9 +1,9 @@
 //! What the tabs of one browser tell each other on the `BroadcastChannel` (see
-//! [`share::Note`]), and what each tab does with a note.
+//! [`share::Note`]), what each tab does with a note, and the wait after a session change.
 
 use leptos::prelude::*;
 
-use super::{LiveConnection, Peer, Role, await_snapshot, queue_plan, receive, reconnect, role};
+use super::{LiveConnection, Peer, Role, queue_plan, receive, reconnect, role};
 use crate::{
     client::{
         StreamStatus,
@@ -105,5 +105,38 @@ pub(super) fn on_note(connection: LiveConnection, note: Note) {
                 reconnect(connection);
             }
         }
+    }
+}
+
+/// This tab signed in or out: the other tabs hear it, and every tab waits for its new snapshot.
+pub(in crate::client::connection) fn session_changed(connection: LiveConnection) {
+    post(connection, &Note::Session);
+    await_snapshot(connection);
+}
+
+/// The longest a stream waits after a session change for the page's new snapshot (a page
+/// without one never seeds).
+const SESSION_SETTLE_MS: u64 = 2_000;
+
+/// A session changed: plan again once this tab has its new snapshot (see `awaiting_seed`).
+fn await_snapshot(connection: LiveConnection) {
+    connection.client.update_value(|c| {
+        c.refused = None;
+        c.awaiting_seed = true;
+        c.peers.clear();
+    });
+    set_timeout(
+        move || settle(connection),
+        std::time::Duration::from_millis(SESSION_SETTLE_MS),
+    );
+}
+
+/// Plans again if it was waiting for a snapshot.
+pub(super) fn settle(connection: LiveConnection) {
+    let waited = connection
+        .client
+        .try_update_value(|c| std::mem::replace(&mut c.awaiting_seed, false));
+    if waited == Some(true) {
+        queue_plan(connection);
     }
 }
