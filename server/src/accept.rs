@@ -20,10 +20,15 @@ use hyper_util::{
     service::TowerToHyperService,
 };
 use tokio::{io::AsyncWriteExt, net::TcpListener};
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::{Service, ServiceExt};
 
-use crate::{client::TrustedProxies, error::RETRY_AFTER_SECS, sockets::Sockets};
+use crate::{
+    client::TrustedProxies,
+    direct::{self, First},
+    error::RETRY_AFTER_SECS,
+    sockets::Sockets,
+};
 
 /// What a connection must keep to.
 pub struct Rules {
@@ -33,6 +38,8 @@ pub struct Rules {
     pub trusted_proxies: TrustedProxies,
     /// Where every open connection's socket is registered (for `/metrics`).
     pub sockets: Arc<Sockets>,
+    /// Which paths are event streams, written straight to the socket ([`direct`]).
+    pub streams: fn(&str) -> bool,
 }
 
 /// Serves `router` on `listener` until `shutdown`, then stops accepting, asks every open
@@ -49,7 +56,11 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(rules.header_read_timeout);
+    // Shared, not cloned: every connection's task holds it (a clone is ~300 bytes).
+    let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
+    // Every connection's task, so that shutdown waits for the direct streams too.
+    let tracked = TaskTracker::new();
     let open = Arc::new(Open::default());
     loop {
         let (mut stream, peer) = tokio::select! {
@@ -82,18 +93,35 @@ pub async fn serve(
         let Ok(ready) = ready;
         let service: Result<_, Infallible> = ready.call(peer).await;
         let Ok(service) = service;
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            // A client that vanished or sent garbage: nothing to do but drop the connection.
-            let _ = connection.await;
+        let (builder, watcher, shutdown) =
+            (Arc::clone(&builder), graceful.watcher(), shutdown.clone());
+        let (header_read_timeout, streams) = (rules.header_read_timeout, rules.streams);
+        tracked.spawn(async move {
+            let first = tokio::time::timeout(
+                header_read_timeout,
+                direct::first(stream.get_ref(), streams),
+            );
+            match first.await {
+                // Gone, or too slow, before a whole request head.
+                Err(_) | Ok(Err(_)) => {}
+                Ok(Ok(First::Direct(request))) => {
+                    let Ok(response) = service.oneshot(*request).await;
+                    direct::answer(stream.get_ref(), response, &shutdown).await;
+                }
+                Ok(Ok(First::Hyper(read))) => {
+                    let io = TokioIo::new(direct::Prefixed::new(read, stream));
+                    let service = TowerToHyperService::new(service);
+                    let connection = builder.serve_connection_with_upgrades(io, service);
+                    // A client that vanished or sent garbage: nothing to do but drop it.
+                    let _ = watcher.watch(connection.into_owned()).await;
+                }
+            }
             drop(held);
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    tracked.close();
+    tokio::join!(graceful.shutdown(), tracked.wait());
 }
 
 /// The whole answer to a connection over the cap, written before any request is read (so it is

@@ -39,6 +39,7 @@ pub mod cluster;
 pub mod compress;
 pub mod config;
 pub mod demo; // demo
+mod direct;
 pub mod edge;
 pub mod error;
 pub mod feeds;
@@ -85,6 +86,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         per_address: state.config.max_connections_per_address,
         trusted_proxies: state.config.trusted_proxies.clone(),
         sockets: state.sockets.clone(),
+        streams: routes::is_stream,
     };
     let server = accept::serve(listener, app(state), rules, shutdown.clone());
     tokio::select! {

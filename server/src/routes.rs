@@ -30,6 +30,13 @@ use crate::{
     metrics, streams, writes,
 };
 
+/// Whether `path` is an event stream's: `/api/stream` and the single-channel `/api/{name}/stream`
+/// (name an app's own stream endpoints the same way). The accept loop writes these answers
+/// straight to the socket, without hyper's per-connection buffers (see `direct.rs`).
+pub fn is_stream(path: &str) -> bool {
+    path.starts_with("/api/") && path.ends_with("/stream")
+}
+
 /// Builds the router for `state`.
 pub fn app(state: AppState) -> Router {
     let pages = generate_route_list(App);

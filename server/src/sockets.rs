@@ -96,6 +96,13 @@ pub struct Counted<S> {
     socket: S,
 }
 
+impl<S> Counted<S> {
+    /// The socket itself.
+    pub fn get_ref(&self) -> &S {
+        &self.socket
+    }
+}
+
 impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
