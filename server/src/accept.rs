@@ -40,6 +40,8 @@ pub struct Rules {
     pub sockets: Arc<Sockets>,
     /// Which paths are event streams, written straight to the socket ([`direct`]).
     pub streams: fn(&str) -> bool,
+    /// How long a stream's frame may wait for others to leave in the same write.
+    pub write_delay: Duration,
 }
 
 /// Serves `router` on `listener` until `shutdown`, then stops accepting, asks every open
@@ -95,7 +97,8 @@ pub async fn serve(
         let Ok(service) = service;
         let (builder, watcher, shutdown) =
             (Arc::clone(&builder), graceful.watcher(), shutdown.clone());
-        let (header_read_timeout, streams) = (rules.header_read_timeout, rules.streams);
+        let (header_read_timeout, streams, delay) =
+            (rules.header_read_timeout, rules.streams, rules.write_delay);
         tracked.spawn(async move {
             let first = tokio::time::timeout(
                 header_read_timeout,
@@ -106,7 +109,7 @@ pub async fn serve(
                 Err(_) | Ok(Err(_)) => {}
                 Ok(Ok(First::Direct(request))) => {
                     let Ok(response) = service.oneshot(*request).await;
-                    direct::answer(stream.get_ref(), response, &shutdown).await;
+                    direct::answer(stream.get_ref(), response, delay, &shutdown).await;
                 }
                 Ok(Ok(First::Hyper(read))) => {
                     let io = TokioIo::new(direct::Prefixed::new(read, stream));

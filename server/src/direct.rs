@@ -13,17 +13,19 @@
 //! closes its side, ends its stream.
 
 use std::{
+    future::{Future, poll_fn},
     io,
     pin::Pin,
     task::{Context, Poll},
-    time::SystemTime,
+    time::{Duration, SystemTime},
 };
 
+use axum::body::BodyDataStream;
 use axum::{
     body::Body,
     http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version, header},
 };
-use futures_util::{FutureExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::TcpStream,
@@ -113,9 +115,16 @@ fn stream_request(
 }
 
 /// Writes `response` to `socket`: its head, its body in chunks, the last chunk, then returns
-/// (the caller closes the connection). Stops early when the client closes or sends anything,
-/// or when `shutdown` fires while a write waits for a client that does not read.
-pub async fn answer(socket: &TcpStream, response: Response<Body>, shutdown: &CancellationToken) {
+/// (the caller closes the connection). Frames that are ready together leave in one write; with
+/// a `delay`, a frame waits up to that long for others to join it (the hello and the first
+/// frames never wait). Stops early when the client closes or sends anything, or when `shutdown`
+/// fires while a write waits for a client that does not read.
+pub async fn answer(
+    socket: &TcpStream,
+    response: Response<Body>,
+    delay: Duration,
+    shutdown: &CancellationToken,
+) {
     let (parts, body) = response.into_parts();
     let mut out = Vec::with_capacity(512);
     head(&mut out, parts.status, &parts.headers);
@@ -127,44 +136,62 @@ pub async fn answer(socket: &TcpStream, response: Response<Body>, shutdown: &Can
         return;
     }
     let mut body = body.into_data_stream();
-    let mut ended = false;
+    let mut first = true;
     loop {
-        // Everything ready now goes out in one write.
-        while !ended && out.len() < MAX_WRITE {
-            match body.next().now_or_never() {
-                Some(Some(Ok(data))) => chunk(&mut out, &data),
-                Some(Some(Err(_))) => return,
-                Some(None) => ended = last_chunk(&mut out),
-                None => break,
-            }
+        let mut step = poll_fn(|cx| match gather(&mut body, &mut out, cx) {
+            Poll::Pending if out.is_empty() => gone(socket, cx).map(|()| Step::Stop),
+            Poll::Pending => Poll::Ready(Step::More),
+            ready => ready,
+        })
+        .await;
+        if step == Step::More && !first && !delay.is_zero() {
+            // Held (a timer only while something waits) for the frames that follow.
+            let mut timer = Box::pin(tokio::time::sleep(delay));
+            step = poll_fn(|cx| match gather(&mut body, &mut out, cx) {
+                Poll::Pending => timer.as_mut().poll(cx).map(|()| Step::More),
+                ready => ready,
+            })
+            .await;
         }
-        if !out.is_empty() {
-            if write_all(socket, &out, shutdown).await.is_err() {
-                return;
-            }
-            // Let go, not cleared: an idle stream holds no buffer.
-            out = Vec::new();
-        }
-        if ended {
+        if step == Step::Stop || write_all(socket, &out, shutdown).await.is_err() {
             return;
         }
-        tokio::select! {
-            next = body.next() => match next {
-                Some(Ok(data)) => chunk(&mut out, &data),
-                // A body that failed: the connection closes without the last chunk, so the
-                // client sees a cut stream, not an ended one.
-                Some(Err(_)) => return,
-                None => ended = last_chunk(&mut out),
-            },
-            () = gone(socket) => return,
+        if step == Step::Ended {
+            return;
         }
+        // Let go, not cleared: an idle stream holds no buffer.
+        out = Vec::new();
+        first = false;
     }
 }
 
-/// Appends the last chunk, which ends the body; true.
-fn last_chunk(out: &mut Vec<u8>) -> bool {
-    out.extend_from_slice(b"0\r\n\r\n");
-    true
+/// What [`gather`] found.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Frames to write (perhaps more to come).
+    More,
+    /// The body ended: the last chunk is in `out`.
+    Ended,
+    /// The body failed or the client left: close without another write (a client sees a cut
+    /// stream, not an ended one).
+    Stop,
+}
+
+/// Appends every frame `body` has ready to `out`, as chunks; `Pending` once none is ready
+/// (with the waker registered), unless `out` reached [`MAX_WRITE`] or the body ended or failed.
+fn gather(body: &mut BodyDataStream, out: &mut Vec<u8>, cx: &mut Context<'_>) -> Poll<Step> {
+    while out.len() < MAX_WRITE {
+        match body.poll_next_unpin(cx) {
+            Poll::Ready(Some(Ok(data))) => chunk(out, &data),
+            Poll::Ready(Some(Err(_))) => return Poll::Ready(Step::Stop),
+            Poll::Ready(None) => {
+                out.extend_from_slice(b"0\r\n\r\n");
+                return Poll::Ready(Step::Ended);
+            }
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+    Poll::Ready(Step::More)
 }
 
 /// The status line and headers, with the framing this module uses.
@@ -226,17 +253,19 @@ async fn write_all(
     Ok(())
 }
 
-/// Resolves when the client closes its side, fails, or sends anything (a stream's connection
+/// Ready when the client closes its side, fails, or sends anything (a stream's connection
 /// takes no further requests).
-async fn gone(socket: &TcpStream) {
-    let mut scratch = [0; 1];
+fn gone(socket: &TcpStream, cx: &mut Context<'_>) -> Poll<()> {
     loop {
-        if socket.readable().await.is_err() {
-            return;
+        match socket.poll_read_ready(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(_)) => return Poll::Ready(()),
+            Poll::Ready(Ok(())) => {}
         }
-        match socket.try_read(&mut scratch) {
+        match socket.try_read(&mut [0; 1]) {
+            // Stale readiness, cleared now: the next poll registers the waker.
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
-            _ => return,
+            _ => return Poll::Ready(()),
         }
     }
 }

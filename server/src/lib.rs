@@ -87,6 +87,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         trusted_proxies: state.config.trusted_proxies.clone(),
         sockets: state.sockets.clone(),
         streams: routes::is_stream,
+        write_delay: state.config.stream_write_delay,
     };
     let server = accept::serve(listener, app(state), rules, shutdown.clone());
     tokio::select! {

@@ -202,3 +202,40 @@ async fn other_requests_stay_with_hyper() {
         );
     }
 }
+
+/// With `STREAM_WRITE_DELAY_MS`, events that follow each other within the delay leave in one
+/// write: three published 50 ms apart arrive in one read (each alone without the delay).
+#[tokio::test]
+async fn with_a_write_delay_close_events_share_one_write() {
+    let mut config = server::Config::for_tests();
+    config.stream_write_delay = Duration::from_millis(600);
+    let app = common::spawn_app_with(config).await;
+    let mut wire = Wire::open(&app, STREAM.as_bytes()).await;
+    wire.until("event: hello").await;
+    // Reading all the while: the first read that holds any of them holds all three.
+    let mut stream = wire.stream;
+    let reader = tokio::spawn(async move {
+        loop {
+            let mut buf = [0; 8192];
+            let n = stream.read(&mut buf).await.expect("read");
+            assert!(n > 0, "closed");
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if text.contains("event: mark") {
+                return text;
+            }
+        }
+    });
+    for n in 1..=3 {
+        app.state
+            .hub
+            .publish_json("clock", "mark", format!("{{\"n\":{n}}}"))
+            .await
+            .expect("publish");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = tokio::time::timeout(Duration::from_secs(10), reader)
+        .await
+        .expect("the events within 10 s")
+        .expect("reader");
+    assert_eq!(text.matches("event: mark").count(), 3, "{text}");
+}

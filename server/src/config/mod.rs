@@ -44,6 +44,8 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// How long a client may take to send a request body (then 408).
     pub body_read_timeout: Duration,
+    /// How long a stream's event may wait for others to share its write (see `direct.rs`).
+    pub stream_write_delay: Duration,
     /// Proxies whose `X-Forwarded-For` is believed (see `crate::client`).
     pub trusted_proxies: TrustedProxies,
     /// How long an unused channel lives (see `hub::memory`).
@@ -188,6 +190,7 @@ impl Config {
             max_connections_per_address: size(settings.max_connections_per_address),
             header_read_timeout: ms(settings.header_read_timeout_ms),
             body_read_timeout: ms(settings.body_read_timeout_ms),
+            stream_write_delay: ms(settings.stream_write_delay_ms),
             trusted_proxies: settings.trusted_proxies,
             channel_idle: Duration::from_secs(settings.channel_idle_secs),
             shutdown_grace: ms(settings.shutdown_grace_ms),
@@ -230,6 +233,7 @@ impl Config {
             max_connections_per_address: 256,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
+            stream_write_delay: Duration::ZERO,
             trusted_proxies: TrustedProxies::default(),
             channel_idle: Duration::from_secs(300),
             shutdown_grace: Duration::ZERO,

@@ -55,6 +55,10 @@ pub struct Settings {
     /// How long a client may take to send its request headers; then the connection is closed.
     #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value = "10000", value_parser = millis)]
     pub header_read_timeout_ms: u64,
+    /// How long an event on a stream may wait for others to leave in the same write (0: none;
+    /// fewer writes per event at busy times, for that much more latency).
+    #[arg(long, env = "STREAM_WRITE_DELAY_MS", default_value = "0", value_parser = millis_or_none)]
+    pub stream_write_delay_ms: u64,
     /// How long a client may take to send a request body once its headers are in (408 beyond).
     #[arg(long, env = "BODY_READ_TIMEOUT_MS", default_value = "10000", value_parser = millis)]
     pub body_read_timeout_ms: u64,
