@@ -47,6 +47,7 @@ pub mod headers;
 pub mod host;
 pub mod logs;
 pub mod metrics;
+pub mod publish;
 pub mod routes;
 pub mod sessions;
 pub mod sockets;

@@ -27,7 +27,7 @@ use crate::{
     error::ApiError,
     feeds, headers,
     host::AppHost,
-    metrics, streams, writes,
+    metrics, publish, streams, writes,
 };
 
 /// Whether `path` is an event stream's: `/api/stream` and the single-channel `/api/{name}/stream`
@@ -49,6 +49,7 @@ pub fn app(state: AppState) -> Router {
             get(auth::whoami).post(auth::sign_in).delete(auth::sign_out),
         )
         .route("/api/ops/channels", get(api::channel_detail))
+        .route("/api/ops/publish", post(publish::publish))
         .route("/metrics", get(metrics::render))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz));

@@ -27,7 +27,7 @@ pub use crate::cursor::{Cursor, MalformedCursor};
 pub use backend::{Backend, BackendError, Stored};
 pub use channel_list::channel_list;
 pub use export::Refusal;
-pub use publish::{Publish, is_valid_event_name};
+pub use publish::{BatchEvent, Publish, is_valid_event_name};
 pub use registry::{Access, Registry, Settings};
 pub use stats::{Client, ConnectionId, Presence, Refused, Stats, StreamLimits, Totals};
 pub use subscription::{Frame, Subscription};
@@ -65,7 +65,7 @@ pub enum HubError {
     Refused(Refused),
     /// The event name would break SSE framing: empty or with control characters (500).
     #[error("invalid event name {0:?}")]
-    InvalidEventName(&'static str),
+    InvalidEventName(String),
     /// The event could not be serialised (500).
     #[error("cannot serialise event: {0}")]
     Serialize(serde_json::Error),

@@ -3,7 +3,12 @@
 
 use std::future::IntoFuture;
 
-use futures_util::{FutureExt, future::BoxFuture};
+use std::collections::HashMap;
+
+use futures_util::{
+    FutureExt,
+    future::{BoxFuture, join_all},
+};
 
 use super::{ConnectionId, Hub, HubError, backend::NewEvent};
 use crate::event::LiveEvent;
@@ -40,7 +45,7 @@ impl Hub {
         let encoded = if is_valid_event_name(name) {
             encode()
         } else {
-            Err(HubError::InvalidEventName(name))
+            Err(HubError::InvalidEventName(name.to_string()))
         };
         Publish {
             hub: self,
@@ -76,31 +81,112 @@ impl<'a> IntoFuture for Publish<'a> {
 
     fn into_future(self) -> Self::IntoFuture {
         async move {
-            let data = self.encoded?;
-            let settings = self
-                .hub
-                .registry
-                .resolve(self.channel)
-                .ok_or_else(|| HubError::UnknownChannel(self.channel.to_string()))?
-                .settings;
             let event = NewEvent {
                 name: self.name.into(),
-                data: data.into(),
+                data: self.encoded?.into(),
                 except: self.except.into_boxed_slice(),
             };
-            let started = std::time::Instant::now();
-            let stored = self
-                .hub
-                .backend
-                .publish(self.channel, settings.history, event)
-                .await?;
-            self.hub
-                .publish_seconds
-                .record(started.elapsed().as_secs_f64());
-            self.hub.stats.published();
-            Ok(stored.id)
+            self.hub.publish_event(self.channel, event).await
         }
         .boxed()
+    }
+}
+
+/// One event of [`Hub::publish_batch`]: its channel, its name and its data (one JSON value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchEvent {
+    pub channel: String,
+    pub name: String,
+    pub json: String,
+}
+
+impl BatchEvent {
+    pub fn new(
+        channel: impl Into<String>,
+        name: impl Into<String>,
+        json: impl Into<String>,
+    ) -> Self {
+        Self {
+            channel: channel.into(),
+            name: name.into(),
+            json: json.into(),
+        }
+    }
+}
+
+impl Hub {
+    /// Publishes `events`, on any channels, in one go; each is checked and published as by
+    /// [`Hub::publish_json`] and has its own result, in the order given. The events of one
+    /// channel are published one after another, in order (their ids follow it); different
+    /// channels' at once, so with Redis a batch over many channels costs about one round trip,
+    /// not one per event.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use leptos_live::hub::{BatchEvent, Hub, HubError, Limits, Registry, Settings};
+    /// # use leptos_live::hub::{memory::Memory, registry::public};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let mut registry = Registry::default();
+    /// registry.register("news/:topic", Settings::default(), public()).unwrap();
+    /// let hub = Hub::new(registry, Arc::new(Memory::new()), Limits::default());
+    /// let results = hub
+    ///     .publish_batch(vec![
+    ///         BatchEvent::new("news/rust", "story", r#"{"title":"0.8"}"#),
+    ///         BatchEvent::new("news/rust", "story", r#"{"title":"0.9"}"#),
+    ///         BatchEvent::new("weather", "story", "{}"),
+    ///     ])
+    ///     .await;
+    /// assert_eq!(results[1].as_ref().unwrap() - results[0].as_ref().unwrap(), 1);
+    /// assert!(matches!(results[2], Err(HubError::UnknownChannel(_))));
+    /// # });
+    /// ```
+    pub async fn publish_batch(&self, events: Vec<BatchEvent>) -> Vec<Result<u64, HubError>> {
+        let count = events.len();
+        let mut channels: HashMap<String, Vec<(usize, BatchEvent)>> = HashMap::new();
+        for (n, event) in events.into_iter().enumerate() {
+            channels
+                .entry(event.channel.clone())
+                .or_default()
+                .push((n, event));
+        }
+        let runs = channels.into_values().map(|events| async move {
+            let mut results = Vec::with_capacity(events.len());
+            for (n, event) in events {
+                let result = if is_valid_event_name(&event.name) {
+                    let new = NewEvent {
+                        name: event.name.into(),
+                        data: event.json.into(),
+                        except: Box::new([]),
+                    };
+                    self.publish_event(&event.channel, new).await
+                } else {
+                    Err(HubError::InvalidEventName(event.name))
+                };
+                results.push((n, result));
+            }
+            results
+        });
+        let mut results: Vec<_> = join_all(runs).await.into_iter().flatten().collect();
+        results.sort_unstable_by_key(|(n, _)| *n);
+        debug_assert_eq!(results.len(), count);
+        results.into_iter().map(|(_, result)| result).collect()
+    }
+
+    /// Stores and fans out `event` on `channel`, timed and counted.
+    async fn publish_event(&self, channel: &str, event: NewEvent) -> Result<u64, HubError> {
+        let settings = self
+            .registry
+            .resolve(channel)
+            .ok_or_else(|| HubError::UnknownChannel(channel.to_string()))?
+            .settings;
+        let started = std::time::Instant::now();
+        let stored = self
+            .backend
+            .publish(channel, settings.history, event)
+            .await?;
+        self.publish_seconds.record(started.elapsed().as_secs_f64());
+        self.stats.published();
+        Ok(stored.id)
     }
 }
 

@@ -35,6 +35,8 @@ pub struct Config {
     pub limits: Limits,
     /// Largest request body on any route (413 beyond).
     pub max_body_bytes: usize,
+    /// Events in one operator batch publish (see `crate::publish`).
+    pub max_batch_events: usize,
     /// Writes one sender may make at once, then per second (see `crate::writes`).
     pub write_burst: u32,
     pub writes_per_second: u32,
@@ -185,6 +187,7 @@ impl Config {
                 channels_per_connection: size(settings.max_channels_per_stream),
             },
             max_body_bytes: size(settings.max_body_bytes),
+            max_batch_events: size(settings.max_batch_events),
             write_burst: u32::try_from(settings.write_burst).unwrap_or(u32::MAX),
             writes_per_second: u32::try_from(settings.writes_per_second).unwrap_or(u32::MAX),
             max_connections_per_address: size(settings.max_connections_per_address),
@@ -228,6 +231,7 @@ impl Config {
             heartbeat: Duration::from_millis(200),
             limits: Limits::default(),
             max_body_bytes: 16 * 1024,
+            max_batch_events: 256,
             write_burst: 30,
             writes_per_second: 3,
             max_connections_per_address: 256,

@@ -41,6 +41,9 @@ pub struct Settings {
     /// Request body size on every route, in bytes (413 beyond).
     #[arg(long, env = "MAX_BODY_BYTES", default_value = "16384", value_parser = at_least_one)]
     pub max_body_bytes: u64,
+    /// Events in one `POST /api/ops/publish` (413 beyond; the body limit applies too).
+    #[arg(long, env = "MAX_BATCH_EVENTS", default_value = "256", value_parser = at_least_one)]
+    pub max_batch_events: u64,
     /// Open connections from one client address (streams or not); more are answered 429 and
     /// closed. A trusted proxy's connections are not counted.
     #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value = "256", value_parser = at_least_one)]

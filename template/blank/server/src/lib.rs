@@ -37,6 +37,7 @@ pub mod clock;
 pub mod cluster;
 pub mod compress;
 pub mod config;
+mod direct;
 pub mod edge;
 pub mod error;
 pub mod feeds;
@@ -44,6 +45,7 @@ pub mod headers;
 pub mod host;
 pub mod logs;
 pub mod metrics;
+pub mod publish;
 pub mod routes;
 pub mod sessions;
 pub mod sockets;
@@ -83,6 +85,8 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         per_address: state.config.max_connections_per_address,
         trusted_proxies: state.config.trusted_proxies.clone(),
         sockets: state.sockets.clone(),
+        streams: routes::is_stream,
+        write_delay: state.config.stream_write_delay,
     };
     let server = accept::serve(listener, app(state), rules, shutdown.clone());
     tokio::select! {

@@ -26,8 +26,15 @@ use crate::{
     error::ApiError,
     feeds, headers,
     host::AppHost,
-    metrics, streams, writes,
+    metrics, publish, streams, writes,
 };
+
+/// Whether `path` is an event stream's: `/api/stream` and the single-channel `/api/{name}/stream`
+/// (name an app's own stream endpoints the same way). The accept loop writes these answers
+/// straight to the socket, without hyper's per-connection buffers (see `direct.rs`).
+pub fn is_stream(path: &str) -> bool {
+    path.starts_with("/api/") && path.ends_with("/stream")
+}
 
 /// Builds the router for `state`.
 pub fn app(state: AppState) -> Router {
@@ -41,6 +48,7 @@ pub fn app(state: AppState) -> Router {
             get(auth::whoami).post(auth::sign_in).delete(auth::sign_out),
         )
         .route("/api/ops/channels", get(api::channel_detail))
+        .route("/api/ops/publish", post(publish::publish))
         .route("/metrics", get(metrics::render))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz));

@@ -35,6 +35,8 @@ pub struct Config {
     pub limits: Limits,
     /// Largest request body on any route (413 beyond).
     pub max_body_bytes: usize,
+    /// Events in one operator batch publish (see `crate::publish`).
+    pub max_batch_events: usize,
     /// Writes one sender may make at once, then per second (see `crate::writes`).
     pub write_burst: u32,
     pub writes_per_second: u32,
@@ -44,6 +46,8 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// How long a client may take to send a request body (then 408).
     pub body_read_timeout: Duration,
+    /// How long a stream's event may wait for others to share its write (see `direct.rs`).
+    pub stream_write_delay: Duration,
     /// Proxies whose `X-Forwarded-For` is believed (see `crate::client`).
     pub trusted_proxies: TrustedProxies,
     /// How long an unused channel lives (see `hub::memory`).
@@ -182,11 +186,13 @@ impl Config {
                 channels_per_connection: size(settings.max_channels_per_stream),
             },
             max_body_bytes: size(settings.max_body_bytes),
+            max_batch_events: size(settings.max_batch_events),
             write_burst: u32::try_from(settings.write_burst).unwrap_or(u32::MAX),
             writes_per_second: u32::try_from(settings.writes_per_second).unwrap_or(u32::MAX),
             max_connections_per_address: size(settings.max_connections_per_address),
             header_read_timeout: ms(settings.header_read_timeout_ms),
             body_read_timeout: ms(settings.body_read_timeout_ms),
+            stream_write_delay: ms(settings.stream_write_delay_ms),
             trusted_proxies: settings.trusted_proxies,
             channel_idle: Duration::from_secs(settings.channel_idle_secs),
             shutdown_grace: ms(settings.shutdown_grace_ms),
@@ -223,11 +229,13 @@ impl Config {
             heartbeat: Duration::from_millis(200),
             limits: Limits::default(),
             max_body_bytes: 16 * 1024,
+            max_batch_events: 256,
             write_burst: 30,
             writes_per_second: 3,
             max_connections_per_address: 256,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
+            stream_write_delay: Duration::ZERO,
             trusted_proxies: TrustedProxies::default(),
             channel_idle: Duration::from_secs(300),
             shutdown_grace: Duration::ZERO,

@@ -41,6 +41,9 @@ pub struct Settings {
     /// Request body size on every route, in bytes (413 beyond).
     #[arg(long, env = "MAX_BODY_BYTES", default_value = "16384", value_parser = at_least_one)]
     pub max_body_bytes: u64,
+    /// Events in one `POST /api/ops/publish` (413 beyond; the body limit applies too).
+    #[arg(long, env = "MAX_BATCH_EVENTS", default_value = "256", value_parser = at_least_one)]
+    pub max_batch_events: u64,
     /// Open connections from one client address (streams or not); more are answered 429 and
     /// closed. A trusted proxy's connections are not counted.
     #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value = "256", value_parser = at_least_one)]
@@ -55,6 +58,10 @@ pub struct Settings {
     /// How long a client may take to send its request headers; then the connection is closed.
     #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value = "10000", value_parser = millis)]
     pub header_read_timeout_ms: u64,
+    /// How long an event on a stream may wait for others to leave in the same write (0: none;
+    /// fewer writes per event at busy times, for that much more latency).
+    #[arg(long, env = "STREAM_WRITE_DELAY_MS", default_value = "0", value_parser = millis_or_none)]
+    pub stream_write_delay_ms: u64,
     /// How long a client may take to send a request body once its headers are in (408 beyond).
     #[arg(long, env = "BODY_READ_TIMEOUT_MS", default_value = "10000", value_parser = millis)]
     pub body_read_timeout_ms: u64,

@@ -1,0 +1,170 @@
+//! `POST /api/ops/publish`: the operator's batch publish, over real HTTP.
+
+mod common;
+
+use common::{next_event, open, spawn_app_with};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use server::Config;
+
+const TOKEN: &str = "operator-secret";
+
+fn config() -> Config {
+    Config {
+        ops_token: Some(TOKEN.into()),
+        max_batch_events: 4,
+        ..Config::for_tests()
+    }
+}
+
+async fn post(app: &common::TestApp, token: &str, body: &str) -> (StatusCode, Value) {
+    let response = app
+        .http
+        .post(app.url("/api/ops/publish"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    (status, response.json().await.expect("a JSON answer"))
+}
+
+/// One request, several events: each has its own result in order (an id, or the status it
+/// would have had alone), the events of a channel get consecutive ids and reach its
+/// subscribers in the batch's order.
+#[tokio::test]
+async fn a_batch_publishes_each_event_with_its_own_result() {
+    let app = spawn_app_with(config()).await;
+    let anyone = reqwest::Client::new();
+    let mut clock = open(&app, &anyone, "/api/stream?channels=clock", None)
+        .await
+        .events;
+    let batch = json!({"events": [
+        {"channel": "clock", "event": "mark", "data": {"n": 1}},
+        {"channel": "nope", "event": "mark", "data": {}},
+        {"channel": "clock", "event": "bad\nname", "data": {}},
+        {"channel": "clock", "event": "mark", "data": {"n": 2}},
+    ]});
+    let (status, answer) = post(&app, TOKEN, &batch.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let results = answer["results"].as_array().expect("results");
+    assert_eq!(results.len(), 4, "{answer}");
+    let (first, last) = (results[0]["id"].as_u64(), results[3]["id"].as_u64());
+    assert_eq!(
+        last.zip(first).and_then(|(b, a)| b.checked_sub(a)),
+        Some(1),
+        "{answer}"
+    );
+    assert_eq!(results[1]["status"], 404, "{answer}");
+    assert_eq!(results[1]["error"], "unknown channel \"nope\"");
+    assert_eq!(results[2]["status"], 400, "{answer}");
+    let mut marks = Vec::new();
+    while marks.len() < 2 {
+        let event = next_event(&mut clock).await;
+        if event.event == "mark" {
+            let envelope: Value = serde_json::from_str(&event.data).unwrap();
+            marks.push(envelope["data"]["n"].clone());
+        }
+    }
+    assert_eq!(marks, [json!(1), json!(2)]);
+}
+
+/// The endpoint is the operator's: 404 without `OPS_TOKEN`, 401 with a wrong token (before the
+/// body is read as a batch); a body that is not a batch is 400, more than `MAX_BATCH_EVENTS`
+/// events 413, each with a one-line reason.
+#[tokio::test]
+async fn only_the_operator_publishes_and_bad_batches_are_refused() {
+    let closed = spawn_app_with(Config::for_tests()).await;
+    let (status, _) = post(&closed, TOKEN, r#"{"events":[]}"#).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let app = spawn_app_with(config()).await;
+    let (status, answer) = post(&app, "guess", "not json").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+    let (status, answer) = post(&app, TOKEN, "not json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let unknown_field = r#"{"events":[{"channel":"clock","event":"e","data":1,"id":"x"}]}"#;
+    let (status, answer) = post(&app, TOKEN, unknown_field).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let five = json!({"events": vec![json!({"channel": "clock", "event": "e", "data": 1}); 5]});
+    let (status, answer) = post(&app, TOKEN, &five.to_string()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+    assert_eq!(answer["error"], "5 events in one batch; at most 4");
+    let (status, answer) = post(&app, TOKEN, r#"{"events":[]}"#).await;
+    assert_eq!((status, answer), (StatusCode::OK, json!({"results": []})));
+}
+
+/// The operator's writes are outside the write budget (its token is the budget): a service
+/// may publish as often as it needs, where anyone else is 429 after `WRITE_BURST`.
+#[tokio::test]
+async fn the_operator_is_not_held_to_the_write_budget() {
+    let app = spawn_app_with(Config {
+        write_burst: 2,
+        writes_per_second: 1,
+        ..config()
+    })
+    .await;
+    let one = r#"{"events":[{"channel":"clock","event":"e","data":1}]}"#;
+    for _ in 0..10 {
+        let (status, answer) = post(&app, TOKEN, one).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(post(&app, "guess", one).await.0);
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+}
+
+/// With Redis, a batch over two instances' channels: published on one instance (the channels'
+/// publishes at once, each channel's in order), delivered by the other.
+#[tokio::test]
+async fn with_redis_a_batch_reaches_the_other_instance_in_order() {
+    let redis = common::RedisServer::start().await;
+    let key = axum_extra::extract::cookie::Key::generate();
+    let config = || Config {
+        ops_token: Some(TOKEN.into()),
+        ..common::instance_config(&redis, &key)
+    };
+    let (a, b) = (
+        spawn_app_with(config()).await,
+        spawn_app_with(config()).await,
+    );
+    let anyone = reqwest::Client::new();
+    let mut clock = open(&b, &anyone, "/api/stream?channels=clock", None)
+        .await
+        .events;
+    let events: Vec<Value> = (1..=20)
+        .map(|n| {
+            let channel = if n % 2 == 0 { "clock" } else { "nope" };
+            json!({"channel": channel, "event": "mark", "data": {"n": n}})
+        })
+        .collect();
+    let (status, answer) = post(&a, TOKEN, &json!({ "events": events }).to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let published = answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["id"].is_u64())
+        .count();
+    assert_eq!(published, 10, "{answer}");
+    let mut marks = Vec::new();
+    while marks.len() < 10 {
+        let event = next_event(&mut clock).await;
+        if event.event == "mark" {
+            let envelope: Value = serde_json::from_str(&event.data).unwrap();
+            marks.push(envelope["data"]["n"].as_u64().unwrap());
+        }
+    }
+    assert_eq!(marks, (1..=10).map(|n| n * 2).collect::<Vec<_>>());
+}
