@@ -203,8 +203,13 @@ impl Publisher {
 
     /// `POST path` with a JSON `body`; waits for the (2xx) response.
     pub async fn post(&mut self, path: &str, body: &str) -> io::Result<()> {
+        self.post_with(path, "", body).await
+    }
+
+    /// `POST path` with `headers` (each line ending in CRLF) and a JSON `body`.
+    pub async fn post_with(&mut self, path: &str, headers: &str, body: &str) -> io::Result<()> {
         let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
             self.server,
             body.len()
         );

@@ -29,7 +29,16 @@ use servers::{Kind, Paths};
 /// The generator's core (the servers get [`servers::SERVER_CORE`]).
 const GENERATOR_CORE: usize = 1;
 
-const SCENARIOS: [&str; 5] = ["fanout", "personal", "idle", "shutdown", "reconnect"];
+const SCENARIOS: [&str; 6] = [
+    "fanout",
+    "personal",
+    "personal-batch",
+    "idle",
+    "shutdown",
+    "reconnect",
+];
+/// Events per request in `personal-batch` (10 ms of the 4,000 events/s).
+const PERSONAL_BATCH: usize = 40;
 /// Not part of a full run (it takes minutes per server): `--scenarios scaling`.
 const SCALING: &str = "scaling";
 
@@ -47,7 +56,8 @@ struct Options {
 const HELP: &str = "\
 usage: bench [options]
   --servers a,b        leptos-live, go-stdlib, nginx+nchan, node-http (default: all)
-  --scenarios a,b      fanout, personal, idle, shutdown, reconnect (default: all); or
+  --scenarios a,b      fanout, personal, personal-batch, idle, shutdown, reconnect
+                       (default: all); or
                        scaling alone: sizes 1k–18k, deliveries per CPU-s and RSS per stream
   --server-bin PATH    leptos-live release server (default: target/release/server)
   --go-bin PATH        the Go peer, built from bench/peers/go
@@ -248,6 +258,9 @@ async fn run(options: Options) -> Result<(), String> {
             continue;
         }
         for &scenario in &options.scenarios {
+            if scenario == "personal-batch" && kind.batch_path().is_none() {
+                continue;
+            }
             port += 1;
             let addr: SocketAddr = ([127, 0, 0, 1], port).into();
             println!("==> {scenario} on {} ({addr})", kind.name());
@@ -318,20 +331,24 @@ async fn run_scenario(scenario: &str, server: servers::Running, scale: f64) -> R
                 events: 200,
                 rate: 20.0,
                 publishers: 1,
+                batch: 1,
             };
             let row = Row::Delivery("fanout", scenarios::delivery(&server, &load).await);
             server.stop().await;
             row
         }
-        "personal" => {
+        "personal" | "personal-batch" => {
+            let batch = scenario == "personal-batch";
             let load = Load {
                 users: Some(scaled(5_000, scale)),
                 per_topic: 1,
                 events: 8,
                 rate: 4_000.0 * scale,
                 publishers: 4,
+                batch: if batch { PERSONAL_BATCH } else { 1 },
             };
-            let row = Row::Delivery("personal", scenarios::delivery(&server, &load).await);
+            let name = if batch { "personal-batch" } else { "personal" };
+            let row = Row::Delivery(name, scenarios::delivery(&server, &load).await);
             server.stop().await;
             row
         }

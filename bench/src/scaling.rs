@@ -46,6 +46,7 @@ pub async fn run(kind: Kind, paths: &Paths, port: &mut u16) -> Result<Vec<Point>
             events: 200,
             rate: 20.0,
             publishers: 1,
+            batch: 1,
         };
         let delivery = scenarios::delivery(&server, &load).await;
         server.stop().await;

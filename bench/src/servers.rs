@@ -13,6 +13,9 @@ use tokio::process::{Child, Command};
 /// The core servers run on; the generator takes the other one.
 pub const SERVER_CORE: usize = 0;
 
+/// The operator token the leptos-live servers get, for the batch publish.
+pub const OPS_TOKEN: &str = "bench-operator-token";
+
 /// Heartbeat interval given to every server, so that idle streams cost the same work.
 pub const HEARTBEAT_MS: u64 = 5_000;
 
@@ -74,6 +77,17 @@ impl Kind {
             (_, None) => "/sub/bench".into(),
             (_, Some(user)) => format!("/sub/u{user}"),
         }
+    }
+
+    /// Where a batch of events goes in one request, for the servers that take one (the
+    /// operator's `POST /api/ops/publish`, with [`OPS_TOKEN`]).
+    pub fn batch_path(self) -> Option<&'static str> {
+        matches!(self, Kind::LeptosLive | Kind::LeptosLiveRedis).then_some("/api/ops/publish")
+    }
+
+    /// The channel name of `topic` in a batch.
+    pub fn channel(self, topic: Option<usize>) -> String {
+        topic.map_or_else(|| "bench".into(), |user| format!("bench/{user}"))
     }
 
     pub fn publish_path(self, topic: Option<usize>) -> String {
@@ -252,6 +266,7 @@ fn leptos_live(command: &mut Command, addr: SocketAddr, paths: &Paths) {
         .env("LEPTOS_OUTPUT_NAME", "leptos-live")
         .env("LEPTOS_ENV", "PROD")
         .env("BENCH", "1")
+        .env("OPS_TOKEN", OPS_TOKEN)
         .env("HEARTBEAT_MS", HEARTBEAT_MS.to_string())
         // The demo producers barely tick, so they cost next to nothing.
         .env("PRICE_INTERVAL_MS", "60000")

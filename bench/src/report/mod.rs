@@ -207,6 +207,10 @@ Every event is {EVENT_BYTES} bytes of JSON carrying a sequence number and the pu
                 "personal: 5,000 users, each on their own channel, 8 events each at 4,000 events/s in all",
                 "personal",
             ),
+            (
+                "personal-batch: the same, 40 events per request (`POST /api/ops/publish`; servers without a batch publish are not in it)",
+                "personal-batch",
+            ),
         ] {
             let _ = writeln!(md, "## {title}\n");
             let _ = writeln!(

@@ -76,6 +76,7 @@ pub async fn reconnect(server: &Running, clients: usize, before: u64, missed: u6
         events: before,
         rate: 500.0,
         publishers: 1,
+        batch: 1,
     };
     let path = server.kind.subscribe_path(None);
 
