@@ -95,9 +95,10 @@ impl Row {
 
 /// What the Redis rows mean, after the per-user table (where they differ).
 const REDIS_NOTE: &str = "**leptos-live-redis**: fan-out costs about the same as one process (one pub/sub message \
-per event per instance, then the in-memory path). Per-user channels pay per event for a Lua script on Redis and a \
-pub/sub message to *every* instance (one `PSUBSCRIBE` per instance, not a `SUBSCRIBE` per channel), so the three \
-processes sharing core 0 spend several times the CPU per delivery. Each instance is bounded by its own open-file \
+per event per instance, then the in-memory path). Per-user channels pay per event for a Lua script on Redis (the \
+offset, the stream entry, expiries, the epoch check) and a pub/sub message to the instance whose stream watches \
+it (each instance `SUBSCRIBE`s to its own streams' channels), and the publishing instance waits for Redis, so the \
+three processes sharing core 0 spend several times the CPU per delivery. Each instance is bounded by its own open-file \
 limit (`MAX_STREAMS`), so two instances hold twice as many streams; the generator's own limit (20,000 files) \
 cannot show more than one instance's worth here.";
 

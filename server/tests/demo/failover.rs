@@ -94,7 +94,8 @@ async fn a_half_open_pubsub_link_is_found_and_relinked() {
         .expect("the event published while the link was half-open arrives")
         .expect("stream still open")
         .expect("well-formed event");
-    let note: app::demo::events::Notification = serde_json::from_str(&event.data).unwrap();
+    let note: app::demo::events::Notification =
+        serde_json::from_str(&event.data).unwrap_or_else(|e| panic!("{e}: {event:?}"));
     assert_eq!(note.id, 2);
     println!(
         "half-open link found and caught up in {:?}",
@@ -103,7 +104,7 @@ async fn a_half_open_pubsub_link_is_found_and_relinked() {
 }
 
 /// A TCP proxy to a local port that can silence the connections that subscribed
-/// (`PSUBSCRIBE`): they stay open and nothing more crosses them, either way. Connections made
+/// (`SUBSCRIBE`): they stay open and nothing more crosses them, either way. Connections made
 /// later are carried as usual.
 struct Blackhole {
     port: u16,
@@ -141,7 +142,7 @@ impl Blackhole {
     }
 }
 
-/// Copies both ways; once `silenced` is set, a connection that sent `PSUBSCRIBE` carries
+/// Copies both ways; once `silenced` is set, a connection that sent `SUBSCRIBE` carries
 /// nothing more (its sockets stay open).
 async fn carry(
     client: tokio::net::TcpStream,
@@ -168,10 +169,7 @@ async fn carry(
             if n == 0 {
                 break;
             }
-            if buf[..n]
-                .windows(10)
-                .any(|w| w.eq_ignore_ascii_case(b"PSUBSCRIBE"))
-            {
+            if buf[..n].windows(15).any(|w| w == b"$9\r\nSUBSCRIBE\r\n") {
                 subscriber.store(true, Ordering::SeqCst);
             }
             if !up_quiet() && server_write.write_all(&buf[..n]).await.is_err() {

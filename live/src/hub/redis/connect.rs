@@ -43,19 +43,23 @@ impl Redis {
         .map_err(|_| unreachable(&"timed out"))?
         .map_err(|e| unreachable(&e))?;
         let script = |body: &str| Script::new(&format!("{EPOCH}{FLATTEN}{body}"));
-        let redis = Arc::new(Self {
+        let redis = Arc::new_cyclic(|me| Self {
+            me: me.clone(),
             keys: Keys {
                 prefix: prefix.into(),
             },
             client,
             commands,
-            publish: script(PUBLISH),
+            // The one script run per event: without the `flatten` it does not use.
+            publish: Script::new(&format!("{EPOCH}{PUBLISH}")),
             read: script(READ),
             recent: script(RECENT),
             ttl: idle.as_secs().max(1),
             history: RwLock::default(),
             local: RwLock::default(),
             linked: AtomicBool::new(false),
+            sink: RwLock::default(),
+            links: AtomicU64::default(),
             commands_ok: AtomicBool::new(true),
             relinks: AtomicU64::default(),
             gaps: AtomicU64::default(),

@@ -1,6 +1,6 @@
-//! The pub/sub link of one instance: one `PSUBSCRIBE` connection feeding the local channels;
-//! relinked with backoff when it drops, after which every local channel catches up from the
-//! stream (or resyncs). Ids are consecutive, so a jump shows a lost message. A link can also
+//! The pub/sub link of one instance: one connection, subscribed to every local channel,
+//! feeding them; relinked with backoff when it drops, after which every local channel is
+//! subscribed again and catches up from the stream (or resyncs). Ids are consecutive, so a jump shows a lost message. A link can also
 //! die without closing (a peer or a middlebox gone, the socket half-open): it is pinged every
 //! [`PROBE`], and one that does not answer within [`TIMEOUT`] counts as dropped.
 
@@ -9,6 +9,7 @@ use std::{
     time::Duration,
 };
 
+use ::redis::aio::{PubSubSink, PubSubStream};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
@@ -32,12 +33,11 @@ impl Redis {
                 linked = self.link() => linked,
             };
             match linked {
-                Ok(pubsub) => {
+                Ok((mut sink, mut messages)) => {
                     tracing::info!("Redis pub/sub linked");
                     self.linked.store(true, Ordering::Relaxed);
                     logged = false;
                     backoff = Duration::from_millis(50);
-                    let (mut sink, mut messages) = pubsub.split();
                     self.ping().await;
                     self.recover().await;
                     let mut probe =
@@ -49,8 +49,10 @@ impl Redis {
                                 Some(message) => self.on_message(&message).await,
                                 None => break "closed",
                             },
+                            // Any answer will do: a subscribed link answers ["pong", ""], an
+                            // idle one PONG.
                             _ = probe.tick() => {
-                                let pong = tokio::time::timeout(TIMEOUT, sink.ping::<String>()).await;
+                                let pong = tokio::time::timeout(TIMEOUT, sink.ping::<::redis::Value>()).await;
                                 if !matches!(pong, Ok(Ok(_))) {
                                     break "unanswered ping";
                                 }
@@ -58,6 +60,7 @@ impl Redis {
                         }
                     };
                     self.linked.store(false, Ordering::Relaxed);
+                    *self.sink.write().unwrap_or_else(PoisonError::into_inner) = None;
                     self.relinks.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(cause = lost, "Redis pub/sub link lost; relinking");
                 }
@@ -85,16 +88,21 @@ impl Redis {
         self.commands_ok.store(pong.is_ok(), Ordering::Relaxed);
     }
 
-    async fn link(&self) -> Result<::redis::aio::PubSub, BackendError> {
-        let connect = async {
-            let mut pubsub = self.client.get_async_pubsub().await?;
-            pubsub.psubscribe(self.keys.pattern()).await?;
-            Ok::<_, ::redis::RedisError>(pubsub)
-        };
-        tokio::time::timeout(TIMEOUT, connect)
+    /// Connects the pub/sub link and subscribes it to every local channel. From the moment it
+    /// is connected, new local channels subscribe themselves on it.
+    async fn link(&self) -> Result<(PubSubSink, PubSubStream), BackendError> {
+        let pubsub = tokio::time::timeout(TIMEOUT, self.client.get_async_pubsub())
             .await
             .map_err(|_| failed("pub/sub", "timed out"))?
-            .map_err(|e| failed("pub/sub", e))
+            .map_err(|e| failed("pub/sub", e))?;
+        let (mut sink, messages) = pubsub.split();
+        let link = self.links.fetch_add(1, Ordering::Relaxed) + 1;
+        *self.sink.write().unwrap_or_else(PoisonError::into_inner) = Some((link, sink.clone()));
+        if let Err(err) = self.subscribe_all(link, &mut sink).await {
+            *self.sink.write().unwrap_or_else(PoisonError::into_inner) = None;
+            return Err(err);
+        }
+        Ok((sink, messages))
     }
 
     /// Brings every local channel up to its head after the link was down: missed events from
@@ -113,7 +121,7 @@ impl Redis {
     }
 
     /// Sends `channel` every event after its last one, or `resync`.
-    async fn catch_up(&self, channel: &Local) {
+    pub(super) async fn catch_up(&self, channel: &Local) {
         let Some(last) = channel.last() else { return };
         match self.read(&channel.name, Some(last)).await {
             Ok(Read {

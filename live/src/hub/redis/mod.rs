@@ -17,8 +17,9 @@
 //! it starts a new epoch (see [`scripts::EPOCH`]). An instance that sees a new epoch ends its
 //! open streams; their clients reconnect with a cursor of the old epoch and resync.
 //!
-//! Fan-out: each instance holds one pub/sub connection (`PSUBSCRIBE {prefix}:pub:*`), which
-//! feeds a local broadcast per channel that has subscribers here; those keep the in-memory
+//! Fan-out: each instance holds one pub/sub connection, subscribed (`SUBSCRIBE
+//! {prefix}:pub:{channel}`) to the channels that have subscribers here, so it receives only
+//! their events; it feeds a local broadcast per such channel; those keep the in-memory
 //! path (one `Stored` per event per instance, frames built once). Ids are consecutive, so a
 //! jump shows a lost message: the missing events are read from the stream (`XRANGE`), or the
 //! subscribers get `resync` when the stream no longer has them. After the pub/sub link drops
@@ -39,13 +40,16 @@ mod scripts;
 use std::{
     collections::HashMap,
     sync::{
-        Arc, OnceLock, PoisonError, RwLock,
+        Arc, OnceLock, PoisonError, RwLock, Weak,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
 
-use ::redis::{Client, Script, aio::ConnectionManager};
+use ::redis::{
+    Client, Script,
+    aio::{ConnectionManager, PubSubSink},
+};
 use futures_util::{FutureExt, StreamExt, future::BoxFuture};
 use rand::Rng;
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
@@ -81,6 +85,8 @@ struct Read {
 }
 
 pub struct Redis {
+    /// This backend, for the tasks it spawns.
+    me: Weak<Redis>,
     keys: Keys,
     client: Client,
     commands: ConnectionManager,
@@ -94,6 +100,10 @@ pub struct Redis {
     local: RwLock<HashMap<Arc<str>, Arc<Local>>>,
     /// Whether the pub/sub connection is subscribed right now.
     linked: AtomicBool,
+    /// The pub/sub link's number (links counted from 1) and its command half, while linked.
+    sink: RwLock<Option<(u64, PubSubSink)>>,
+    /// Links made so far.
+    links: AtomicU64,
     /// Whether the last command succeeded.
     commands_ok: AtomicBool,
     /// Times the pub/sub link was lost (metrics).
@@ -318,6 +328,7 @@ impl Backend for Redis {
         async move {
             // Joined before reading: every event published after the read arrives live.
             let (local, receiver) = self.join(channel, history);
+            self.ensure_subscribed(&local).await?;
             let read = self.read(channel, after).await?;
             local
                 .last
@@ -360,25 +371,6 @@ impl Backend for Redis {
     /// Forgets local channels nobody here subscribes to (Redis keeps their history until it
     /// expires) and refreshes the expiry of those still served.
     fn sweep(&self, _idle: Duration) -> usize {
-        let mut local = self.local.write().unwrap_or_else(PoisonError::into_inner);
-        let before = local.len();
-        local.retain(|_, channel| channel.sender.receiver_count() > 0);
-        let dropped = before - local.len();
-        let mut refresh = ::redis::pipe();
-        for name in local.keys() {
-            refresh
-                .expire(self.keys.offset(name), self.ttl as i64)
-                .ignore()
-                .expire(self.keys.log(name), self.ttl as i64)
-                .ignore();
-        }
-        drop(local);
-        let mut commands = self.commands.clone();
-        tokio::spawn(async move {
-            if let Err(err) = refresh.query_async::<()>(&mut commands).await {
-                tracing::warn!(error = %err, "cannot refresh channel expiry in Redis");
-            }
-        });
-        dropped
+        self.sweep_local()
     }
 }

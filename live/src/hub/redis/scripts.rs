@@ -114,8 +114,4 @@ impl Keys {
     pub fn publish(&self, channel: &str) -> String {
         format!("{}:pub:{channel}", self.prefix)
     }
-    /// What the pub/sub connection subscribes to: every channel's `publish` key.
-    pub fn pattern(&self) -> String {
-        format!("{}:pub:*", self.prefix)
-    }
 }
