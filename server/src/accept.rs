@@ -100,15 +100,22 @@ pub async fn serve(
         let (header_read_timeout, streams, delay) =
             (rules.header_read_timeout, rules.streams, rules.write_delay);
         tracked.spawn(async move {
+            // The passing steps are boxed, so that what a stream holds while it lasts is the
+            // socket and `direct::answer`, not room for the router's future (~2 KB).
             let first = tokio::time::timeout(
                 header_read_timeout,
                 direct::first(stream.get_ref(), streams),
             );
-            match first.await {
+            match Box::pin(first).await {
                 // Gone, or too slow, before a whole request head.
                 Err(_) | Ok(Err(_)) => {}
                 Ok(Ok(First::Direct(request))) => {
-                    let Ok(response) = service.oneshot(*request).await;
+                    // Out of its box in a block: the box is freed here, not when the stream ends.
+                    let request = {
+                        let boxed = request;
+                        *boxed
+                    };
+                    let Ok(response) = Box::pin(service.oneshot(request)).await;
                     direct::answer(stream.get_ref(), response, delay, &shutdown).await;
                 }
                 Ok(Ok(First::Hyper(read))) => {
@@ -116,7 +123,7 @@ pub async fn serve(
                     let service = TowerToHyperService::new(service);
                     let connection = builder.serve_connection_with_upgrades(io, service);
                     // A client that vanished or sent garbage: nothing to do but drop it.
-                    let _ = watcher.watch(connection.into_owned()).await;
+                    let _ = Box::pin(watcher.watch(connection.into_owned())).await;
                 }
             }
             drop(held);

@@ -125,12 +125,17 @@ pub async fn answer(
     delay: Duration,
     shutdown: &CancellationToken,
 ) {
-    let (parts, body) = response.into_parts();
-    let mut out = Vec::with_capacity(512);
-    head(&mut out, parts.status, &parts.headers);
-    let bodiless = parts.status.is_informational()
-        || parts.status == StatusCode::NO_CONTENT
-        || parts.status == StatusCode::NOT_MODIFIED;
+    // The response's head is written out and let go here, before the first wait: a stream
+    // holds its body only (its headers' map alone is ~1.2 KB).
+    let (mut out, body, bodiless) = {
+        let (parts, body) = response.into_parts();
+        let mut out = Vec::with_capacity(512);
+        head(&mut out, parts.status, &parts.headers);
+        let bodiless = parts.status.is_informational()
+            || parts.status == StatusCode::NO_CONTENT
+            || parts.status == StatusCode::NOT_MODIFIED;
+        (out, body, bodiless)
+    };
     if bodiless {
         let _ = write_all(socket, &out, shutdown).await;
         return;
