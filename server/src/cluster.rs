@@ -18,7 +18,8 @@ use std::{
 
 use std::collections::BTreeMap;
 
-use ::redis::{AsyncCommands, Script, aio::ConnectionManager};
+use ::redis::{AsyncCommands, Script};
+use leptos_live::hub::redis::Commands;
 use leptos_live::{StreamStats, hub::Presence};
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
@@ -64,12 +65,12 @@ return 0
 /// deployment's key prefix.
 #[derive(Clone)]
 pub struct Shared {
-    pub commands: ConnectionManager,
+    pub commands: Commands,
     prefix: Arc<str>,
 }
 
 impl Shared {
-    pub fn new(commands: ConnectionManager, prefix: &str) -> Self {
+    pub fn new(commands: Commands, prefix: &str) -> Self {
         Self {
             commands,
             prefix: prefix.into(),
@@ -83,7 +84,7 @@ impl Shared {
 
     /// Shorthand for a fresh handle on the command connection (clones are cheap and share
     /// one multiplexed connection).
-    pub fn con(&self) -> ConnectionManager {
+    pub fn con(&self) -> Commands {
         self.commands.clone()
     }
 }

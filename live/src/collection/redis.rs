@@ -8,7 +8,9 @@
 
 use std::sync::LazyLock;
 
-use ::redis::{Script, aio::ConnectionManager};
+use ::redis::Script;
+
+use crate::hub::redis::Commands;
 use futures_util::FutureExt;
 
 use super::store::{Claim, Entry, KEY_TTL_SECS, Pending, Store, Written};
@@ -115,7 +117,7 @@ return out
 
 /// The collection `name` of the deployment under `prefix`.
 pub struct Shared {
-    commands: ConnectionManager,
+    commands: Commands,
     name: String,
     /// items, index, active, retired.
     keys: [String; 4],
@@ -125,7 +127,7 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(commands: ConnectionManager, prefix: &str, name: &str) -> Self {
+    pub fn new(commands: Commands, prefix: &str, name: &str) -> Self {
         let key = |rest: &str| format!("{prefix}:collection:{name}{rest}");
         Self {
             commands,

@@ -110,7 +110,8 @@ pub struct Settings {
     #[arg(long, env = "SESSION_KEY", hide_env_values = true, value_parser = session_key)]
     pub session_key: Option<Key>,
     /// redis://HOST:PORT[/DB] (or rediss://): share the hub and the app's state with other
-    /// instances [default: unset, everything in this process].
+    /// instances; a Redis Cluster: some of its nodes, comma-separated [default: unset,
+    /// everything in this process].
     #[arg(long, env = "REDIS_URL", hide_env_values = true, value_parser = redis_url)]
     pub redis_url: Option<String>,
     /// Prefix of every Redis key, so deployments can share a Redis (letters, digits, - and _).
@@ -223,11 +224,15 @@ fn session_key(text: &str) -> Result<Key, String> {
 }
 
 fn redis_url(text: &str) -> Result<String, String> {
-    let url = text.trim();
-    if url.starts_with("redis://") || url.starts_with("rediss://") {
-        Ok(url.to_string())
-    } else {
-        Err("expected a redis://HOST:PORT[/DB] URL".into())
+    let urls: Vec<&str> = text.split(',').map(str::trim).collect();
+    match urls
+        .iter()
+        .find(|url| !(url.starts_with("redis://") || url.starts_with("rediss://")))
+    {
+        Some(bad) => Err(format!(
+            "{bad:?}: expected a redis://HOST:PORT[/DB] URL, or a Redis Cluster's nodes as a comma-separated list of them"
+        )),
+        None => Ok(urls.join(",")),
     }
 }
 

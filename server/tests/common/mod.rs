@@ -21,7 +21,10 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 
+mod redis_cluster;
 mod redis_server;
+#[allow(unused_imports)] // each test file uses a different part of this
+pub use redis_cluster::RedisCluster;
 #[allow(unused_imports)] // each test file uses a different part of this
 pub use redis_server::{RedisServer, instance_config};
 

@@ -16,6 +16,9 @@ pub struct RedisServer {
     pub port: u16,
     /// Where [`RedisServer::with_dumps`] keeps its dump (removed when dropped).
     dir: Option<std::path::PathBuf>,
+    /// A cluster node's config file (see `RedisCluster`): kept across restarts, so a node
+    /// started again rejoins as itself, with its slots and without its data.
+    cluster_config: Option<std::path::PathBuf>,
 }
 
 impl RedisServer {
@@ -44,6 +47,7 @@ impl RedisServer {
             child: None,
             port,
             dir,
+            cluster_config: None,
         };
         server.launch().await;
         server
@@ -60,6 +64,12 @@ impl RedisServer {
             .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"]);
         if let Some(dir) = &self.dir {
             command.arg("--dir").arg(dir);
+        }
+        if let Some(config) = &self.cluster_config {
+            command
+                .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"])
+                .arg("--cluster-config-file")
+                .arg(config);
         }
         let child = command
             .stdout(Stdio::null())
@@ -109,18 +119,36 @@ impl RedisServer {
         self.launch().await;
     }
 
+    /// A node for `RedisCluster`, its config file in `dir`.
+    pub async fn cluster_node(dir: &std::path::Path) -> Self {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            listener.local_addr().expect("addr").port()
+        };
+        let mut server = Self {
+            child: None,
+            port,
+            dir: None,
+            cluster_config: Some(dir.join(format!("nodes-{port}.conf"))),
+        };
+        server.launch().await;
+        server
+    }
+
     /// Runs one command, e.g. `["FLUSHALL"]`.
     pub async fn command(&self, args: &[&str]) -> redis::Value {
+        self.try_command(args).await.expect("command")
+    }
+
+    /// Runs one command; Redis's error if it refuses.
+    pub async fn try_command(&self, args: &[&str]) -> redis::RedisResult<redis::Value> {
         let client = redis::Client::open(self.url()).expect("url");
-        let mut con = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("connect to the test Redis");
+        let mut con = client.get_multiplexed_async_connection().await?;
         let mut cmd = redis::cmd(args[0]);
         for arg in &args[1..] {
             cmd.arg(*arg);
         }
-        cmd.query_async(&mut con).await.expect("command")
+        cmd.query_async(&mut con).await
     }
 }
 
@@ -133,7 +161,7 @@ impl Drop for RedisServer {
     }
 }
 
-fn rand_suffix() -> u64 {
+pub(super) fn rand_suffix() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(Instant::now())
 }

@@ -91,7 +91,10 @@ impl Redis {
     /// Connects the pub/sub link and subscribes it to every local channel. From the moment it
     /// is connected, new local channels subscribe themselves on it.
     async fn link(&self) -> Result<(PubSubSink, PubSubStream), BackendError> {
-        let pubsub = tokio::time::timeout(TIMEOUT, self.client.get_async_pubsub())
+        // The nodes in turn: on a cluster, a link whose node went tries the next.
+        let attempt = self.attempts.fetch_add(1, Ordering::Relaxed);
+        let client = &self.clients[attempt % self.clients.len()];
+        let pubsub = tokio::time::timeout(TIMEOUT, client.get_async_pubsub())
             .await
             .map_err(|_| failed("pub/sub", "timed out"))?
             .map_err(|e| failed("pub/sub", e))?;

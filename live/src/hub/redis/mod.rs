@@ -31,6 +31,7 @@
 //! - `link`: the pub/sub link: relinking, recovery after a drop, gaps in ids.
 //! - `decode`: pub/sub messages and stream entries as events.
 
+mod commands;
 mod connect;
 mod decode;
 mod link;
@@ -41,15 +42,12 @@ use std::{
     collections::HashMap,
     sync::{
         Arc, OnceLock, PoisonError, RwLock, Weak,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
 };
 
-use ::redis::{
-    Client, Script,
-    aio::{ConnectionManager, PubSubSink},
-};
+use ::redis::{Client, Script, aio::PubSubSink};
 use futures_util::{FutureExt, StreamExt, future::BoxFuture};
 use rand::Rng;
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
@@ -57,6 +55,7 @@ use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 use crate::metrics::{Histogram, Metrics};
 
 use super::backend::{Backend, BackendError, Feed, Link, Live, NewEvent, Replay, Stored};
+pub use commands::Commands;
 use decode::entries;
 use local::{Delivery, Local};
 use scripts::{EPOCH, FLATTEN, Keys, PUBLISH, READ, RECENT};
@@ -88,8 +87,9 @@ pub struct Redis {
     /// This backend, for the tasks it spawns.
     me: Weak<Redis>,
     keys: Keys,
-    client: Client,
-    commands: ConnectionManager,
+    /// Where the pub/sub link connects: the one Redis, or the cluster's nodes (in turn).
+    clients: Vec<Client>,
+    commands: Commands,
     publish: Script,
     read: Script,
     recent: Script,
@@ -104,6 +104,8 @@ pub struct Redis {
     sink: RwLock<Option<(u64, PubSubSink)>>,
     /// Links made so far.
     links: AtomicU64,
+    /// Attempts to link so far (which of `clients` the next one uses).
+    attempts: AtomicUsize,
     /// Whether the last command succeeded.
     commands_ok: AtomicBool,
     /// Times the pub/sub link was lost (metrics).
@@ -120,12 +122,13 @@ fn failed(what: &str, err: impl std::fmt::Display) -> BackendError {
 }
 
 impl Redis {
-    /// The command connection, for domain state kept beside the hub's (e.g. an app's live collections).
-    pub fn commands(&self) -> ConnectionManager {
+    /// The command connection, for domain state kept beside the hub's (e.g. an app's live
+    /// collections): keys under [`Redis::prefix`] stay in the deployment's slot on a cluster.
+    pub fn commands(&self) -> Commands {
         self.commands.clone()
     }
 
-    /// The prefix of every key of this deployment.
+    /// The prefix of every key of this deployment (on a cluster the hash tag `{REDIS_PREFIX}`).
     pub fn prefix(&self) -> &str {
         &self.keys.prefix
     }

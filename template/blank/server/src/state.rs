@@ -72,7 +72,7 @@ impl AppState {
                     shutdown.clone(),
                 )
                 .await?;
-                let shared = Shared::new(backend.commands(), &redis.prefix);
+                let shared = Shared::new(backend.commands(), backend.prefix());
                 (backend, Some(shared))
             }
         };
