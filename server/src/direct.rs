@@ -1,7 +1,7 @@
 //! Event streams written straight to the socket. hyper keeps an 8 KiB read buffer and an 8 KiB
 //! write buffer for each connection as long as it is open, and runs its dispatcher for every
-//! frame: for a connection that only streams, most of what it holds and does (BENCHMARKS.md:
-//! "Idle memory"). So the accept loop reads each connection's first request head itself
+//! frame: for a connection that only streams, most of what it holds and does
+//! (bench/idle-memory.md). So the accept loop reads each connection's first request head itself
 //! ([`first`]): a plain HTTP/1.1 `GET` of a stream path is answered here ([`answer`]), every
 //! other request, and any head this parser does not take, goes to hyper with the bytes already
 //! read in front ([`Prefixed`]).
@@ -20,9 +20,8 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use axum::body::BodyDataStream;
 use axum::{
-    body::Body,
+    body::{Body, BodyDataStream},
     http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version, header},
 };
 use futures_util::StreamExt;
