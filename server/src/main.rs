@@ -3,6 +3,10 @@
 //!
 //! `./x dev` runs it under `cargo leptos watch`; see the README for running a release build.
 
+/// mimalloc rather than glibc's malloc: see the note in Cargo.toml.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::{io::Write, process::ExitCode};
 
 use leptos_live::shutdown;
