@@ -362,7 +362,8 @@ async fn send_batch(
     Ok(n)
 }
 
-/// `fanout` and `personal`: subscribe everyone, then publish at a fixed rate and count.
+/// `fanout`, `personal` and `personal-batch`: subscribe everyone, then publish at a fixed rate
+/// and count.
 pub async fn delivery(server: &Running, load: &Load) -> Delivery {
     let clock = Clock::new();
     let crowd = Crowd::new(clock);

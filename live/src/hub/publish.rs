@@ -1,5 +1,5 @@
 //! [`Hub::publish`]: an event serialised once, then given its id, stored and fanned out by the
-//! backend when the pending [`Publish`] is awaited.
+//! backend when the pending [`Publish`] is awaited; [`Hub::publish_batch`]: many at once.
 
 use std::future::IntoFuture;
 

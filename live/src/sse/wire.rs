@@ -2,9 +2,10 @@
 //!
 //! The fan-out path is built so that one event costs the same whatever the number of
 //! subscribers: its frame is encoded once (cached on the [`Stored`] event) and every
-//! subscriber's body hands hyper a reference to the same bytes; frames that queue up for a
-//! slow connection go out together in one vectored write (hyper polls the body until it has
-//! nothing ready); heartbeats are a static comment, sent only on streams that were quiet for
+//! subscriber's body hands the server a reference to the same bytes; frames that queue up for
+//! a slow connection go out together in one write (the server polls the body until it has
+//! nothing ready: hyper in a vectored write, the starter's direct path, `server/src/direct.rs`,
+//! copied into one buffer); heartbeats are a static comment, sent only on streams that were quiet for
 //! a whole interval, from a timer that is never reset.
 //!
 //! Only connections with several channels need bytes of their own per event: their cursor

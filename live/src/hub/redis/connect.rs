@@ -27,7 +27,8 @@ impl Redis {
     /// several of its nodes, comma-separated (one node whose `INFO cluster` says so is enough).
     /// On a cluster every key of the deployment carries the hash tag `{prefix}`, so that each
     /// script touches one slot; the pub/sub link subscribes on any node (a `PUBLISH` reaches
-    /// every node) and moves to the next one when its node goes.
+    /// every node) and moves to the next of the nodes in `url` when its node goes (so name
+    /// several).
     pub async fn connect(
         url: &str,
         prefix: &str,

@@ -1,7 +1,8 @@
 //! The channels with subscribers on this instance: each one's broadcast, fed by the pub/sub
 //! link, with the last id it delivered (so deliveries leave in order, once). The link is
-//! subscribed to exactly these channels (`SUBSCRIBE` each, not one pattern for all): an
-//! instance receives only the events its own subscribers want.
+//! subscribed to these channels (`SUBSCRIBE` each, not one pattern for all; a channel whose
+//! last subscriber left is unsubscribed at the next sweep): an instance receives only the
+//! events its own subscribers want.
 
 use std::sync::{
     Arc, Mutex, PoisonError,

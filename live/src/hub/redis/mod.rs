@@ -25,7 +25,11 @@
 //! subscribers get `resync` when the stream no longer has them. After the pub/sub link drops
 //! and comes back, every local channel is checked the same way.
 //!
+//! On a Redis Cluster (several nodes in `REDIS_URL`) every key is under the hash tag
+//! `{prefix}`, so all of a deployment's keys, and each script's, are in one slot.
+//!
 //! - `connect`: [`Redis::connect`]: the command connection, the epoch, the link started.
+//! - `commands`: [`Commands`]: one Redis or a cluster behind one connection type.
 //! - `scripts`: the Lua scripts and the key names they use.
 //! - `local`: the channels with subscribers on this instance, fed by the link.
 //! - `link`: the pub/sub link: relinking, recovery after a drop, gaps in ids.
