@@ -161,7 +161,8 @@ fn rand_byte() -> u8 {
 mod tests {
     use super::*;
 
-    /// The rendered config listens where asked and balances over exactly the given ports.
+    /// The rendered config listens where asked and balances over exactly the given ports, in
+    /// both upstreams (the kept-alive one and the streams' own).
     #[test]
     fn renders_ports() {
         let template = fs::read_to_string(
@@ -171,7 +172,10 @@ mod tests {
         let conf = nginx_conf(&template, 9000, &[4001, 4002, 4003]);
         assert!(conf.contains("listen 127.0.0.1:9000;"));
         assert!(!conf.contains("8080") && !conf.contains("3001"));
-        assert_eq!(conf.matches("server 127.0.0.1:400").count(), 3);
+        assert_eq!(conf.matches("server 127.0.0.1:400").count(), 6);
+        for port in [4001, 4002, 4003] {
+            assert_eq!(conf.matches(&format!("server 127.0.0.1:{port} ")).count(), 2);
+        }
         assert!(conf.contains("proxy_buffering off;"));
     }
 }

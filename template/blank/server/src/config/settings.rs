@@ -58,8 +58,9 @@ pub struct Settings {
     /// How long a client may take to send its request headers; then the connection is closed.
     #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value = "10000", value_parser = millis)]
     pub header_read_timeout_ms: u64,
-    /// How long an event on a stream may wait for others to leave in the same write (0: none;
-    /// fewer writes per event at busy times, for that much more latency).
+    /// How long an event on a stream may wait for the ones after it to leave in the same write
+    /// (0: none). Pays only when longer than the gap between one connection's events; adds up
+    /// to that much latency. Streams answered on the socket only (see direct.rs).
     #[arg(long, env = "STREAM_WRITE_DELAY_MS", default_value = "0", value_parser = millis_or_none)]
     pub stream_write_delay_ms: u64,
     /// How long a client may take to send a request body once its headers are in (408 beyond).
@@ -101,8 +102,8 @@ pub struct Settings {
     /// with its request's id, route, connection and user). `RUST_LOG` filters them.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: crate::logs::LogFormat,
-    /// Bearer token (at least 16 characters) for the operator's GET /api/ops/channels and GET
-    /// /metrics (Prometheus) [default: unset, both answer 404].
+    /// Bearer token (at least 16 characters) for the operator's GET /api/ops/channels, GET
+    /// /metrics (Prometheus) and POST /api/ops/publish [default: unset, all answer 404].
     #[arg(long, env = "OPS_TOKEN", hide_env_values = true, value_parser = ops_token)]
     pub ops_token: Option<String>,
     /// 128 hex digits (64 bytes) signing the session cookie, connection ids and job ids
