@@ -174,7 +174,10 @@ mod tests {
         assert!(!conf.contains("8080") && !conf.contains("3001"));
         assert_eq!(conf.matches("server 127.0.0.1:400").count(), 6);
         for port in [4001, 4002, 4003] {
-            assert_eq!(conf.matches(&format!("server 127.0.0.1:{port} ")).count(), 2);
+            assert_eq!(
+                conf.matches(&format!("server 127.0.0.1:{port} ")).count(),
+                2
+            );
         }
         assert!(conf.contains("proxy_buffering off;"));
     }
