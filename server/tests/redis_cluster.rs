@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum_extra::extract::cookie::Key;
 use common::{RedisCluster, TestApp, next_event, open, spawn_app_with};
+use leptos_live::hub::BatchEvent;
 use server::{Config, config::RedisConfig};
 
 fn config(cluster: &RedisCluster, key: &Key) -> Config {
@@ -81,6 +82,12 @@ async fn two_instances_share_events_and_replay_through_a_cluster() {
     let n = |mark: Result<(u64, String), String>| mark.map(|(n, _)| n);
     assert_eq!(n(next_mark(&mut resumed.events).await), Ok(2), "replayed");
     assert_eq!(n(next_mark(&mut resumed.events).await), Ok(3), "replayed");
+    // A batch is one script over the deployment's slot: no CROSSSLOT either.
+    let batch = [4, 5].map(|n| BatchEvent::new("clock", "mark", format!("{{\"n\":{n}}}")));
+    let published = a.state.hub.publish_batch(batch.to_vec()).await;
+    assert!(published.iter().all(Result::is_ok), "{published:?}");
+    assert_eq!(n(next_mark(&mut resumed.events).await), Ok(4), "batch");
+    assert_eq!(n(next_mark(&mut resumed.events).await), Ok(5), "batch");
 
     // Every key in the slot of the hash tag: the node that holds it has them all.
     let owner = cluster.owner_of("{test}:epoch").await;

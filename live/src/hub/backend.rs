@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use axum::body::Bytes;
 
-use futures_util::{future::BoxFuture, stream::BoxStream};
+use futures_util::{FutureExt, future::BoxFuture, stream::BoxStream};
 
 use super::stats::ConnectionId;
 
@@ -137,6 +137,23 @@ pub trait Backend: Send + Sync + 'static {
         history: usize,
         event: NewEvent,
     ) -> BoxFuture<'a, Result<Arc<Stored>, BackendError>>;
+
+    /// Publishes `events` (channel, history, event), in order, as [`Backend::publish`] would
+    /// one after another, with a result for each; a backend that can do it in one step does
+    /// (Redis: one script for all, so all are published or none).
+    fn publish_many<'a>(
+        &'a self,
+        events: Vec<(&'a str, usize, NewEvent)>,
+    ) -> BoxFuture<'a, Vec<Result<Arc<Stored>, BackendError>>> {
+        async move {
+            let mut results = Vec::with_capacity(events.len());
+            for (channel, history, event) in events {
+                results.push(self.publish(channel, history, event).await);
+            }
+            results
+        }
+        .boxed()
+    }
 
     /// Subscribes to `channel` (which keeps `history` events): with `after: None` live events
     /// only, with `Some(id)` first the history after `id` (or a `Gap`).

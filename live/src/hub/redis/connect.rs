@@ -16,7 +16,10 @@ use ::redis::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{Commands, EPOCH, FLATTEN, Keys, MAX_BACKOFF, PUBLISH, READ, RECENT, Redis, TIMEOUT};
+use super::{
+    Commands, EPOCH, FLATTEN, Keys, MAX_BACKOFF, PUBLISH, PUBLISH_MANY, READ, RECENT, Redis,
+    TIMEOUT,
+};
 use crate::hub::backend::BackendError;
 
 impl Redis {
@@ -94,6 +97,7 @@ impl Redis {
             commands,
             // The one script run per event: without the `flatten` it does not use.
             publish: Script::new(&format!("{EPOCH}{PUBLISH}")),
+            publish_many: Script::new(&format!("{EPOCH}{PUBLISH_MANY}")),
             read: script(READ),
             recent: script(RECENT),
             ttl: idle.as_secs().max(1),

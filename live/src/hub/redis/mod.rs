@@ -35,6 +35,7 @@
 //! - `link`: the pub/sub link: relinking, recovery after a drop, gaps in ids.
 //! - `decode`: pub/sub messages and stream entries as events.
 
+mod batch;
 mod commands;
 mod connect;
 mod decode;
@@ -62,7 +63,7 @@ use super::backend::{Backend, BackendError, Feed, Link, Live, NewEvent, Replay, 
 pub use commands::Commands;
 use decode::entries;
 use local::{Delivery, Local};
-use scripts::{EPOCH, FLATTEN, Keys, PUBLISH, READ, RECENT};
+use scripts::{EPOCH, FLATTEN, Keys, PUBLISH, PUBLISH_MANY, READ, RECENT};
 
 /// How long a command or a connection attempt may take before it counts as failed: a publish
 /// while Redis is away answers 503 after this, not never.
@@ -95,6 +96,7 @@ pub struct Redis {
     clients: Vec<Client>,
     commands: Commands,
     publish: Script,
+    publish_many: Script,
     read: Script,
     recent: Script,
     /// Seconds a channel's keys live after its last publish or subscribe.
@@ -322,6 +324,23 @@ impl Backend for Redis {
                 event.data,
                 event.except,
             )))
+        }
+        .boxed()
+    }
+
+    /// One script for the whole batch (see `batch`): all published, or the same error for each.
+    fn publish_many<'a>(
+        &'a self,
+        events: Vec<(&'a str, usize, NewEvent)>,
+    ) -> BoxFuture<'a, Vec<Result<Arc<Stored>, BackendError>>> {
+        async move {
+            let count = events.len();
+            match self.publish_all(events).await {
+                Ok(stored) => stored.into_iter().map(Ok).collect(),
+                Err(err) => (0..count)
+                    .map(|_| Err(BackendError(err.0.clone())))
+                    .collect(),
+            }
         }
         .boxed()
     }

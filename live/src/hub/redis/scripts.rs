@@ -50,6 +50,31 @@ redis.call('PUBLISH', ARGV[9], epoch .. '\n' .. text .. '\n' .. ARGV[6] .. '\n' 
 return {epoch, string.format('%.0f', issued), text}
 ";
 
+/// [`PUBLISH`] for many events, in order, in one call. KEYS: epoch, issued, then an offset
+/// and a log per event. ARGV: epoch candidate, known epoch, count seen, ttl, then six per
+/// event: history, name, data, except, pub/sub channel, the message's except field. Returns
+/// {epoch, issued, id…}.
+pub const PUBLISH_MANY: &str = r"
+local ids = {}
+for i = 0, (#KEYS - 2) / 2 - 1 do
+  local offset, log, a = KEYS[3 + 2 * i], KEYS[4 + 2 * i], 5 + 6 * i
+  if redis.call('EXISTS', offset) == 0 then
+    redis.call('SET', offset, string.format('%.0f', issued))
+  end
+  local id = redis.call('INCR', offset)
+  redis.call('EXPIRE', offset, ARGV[4])
+  issued = redis.call('INCR', KEYS[2])
+  local text = string.format('%.0f', id)
+  redis.call('XADD', log, 'MAXLEN', ARGV[a], text .. '-0', 'n', ARGV[a + 1], 'd', ARGV[a + 2], 'x', ARGV[a + 3])
+  redis.call('EXPIRE', log, ARGV[4])
+  redis.call('PUBLISH', ARGV[a + 4], epoch .. '\n' .. text .. '\n' .. ARGV[a + 1] .. '\n' .. ARGV[a + 5] .. '\n' .. ARGV[a + 2])
+  ids[#ids + 1] = text
+end
+local out = {epoch, string.format('%.0f', issued)}
+for _, id in ipairs(ids) do out[#out + 1] = id end
+return out
+";
+
 /// KEYS: epoch, issued, offset, log. ARGV: epoch candidate, known epoch, count seen, ttl,
 /// after ('' for none). Creates the channel if missing (its offset starting at the count) and
 /// refreshes its expiry. Returns {epoch, issued, head, 'live' | 'ok' | 'gap', entries after
