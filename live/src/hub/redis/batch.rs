@@ -1,5 +1,5 @@
-//! [`Redis::publish_all`]: a batch of events published by one script ([`super::PUBLISH_MANY`]):
-//! one round trip and one script call for the batch, ids and fan-out as for one event each.
+//! [`Redis::publish_all`]: events published by one script ([`super::PUBLISH`]), one or a whole
+//! batch: one round trip and one script call, ids and fan-out as for one event each.
 
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ impl Redis {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let mut invocation = self.invoke(&self.publish_many);
+        let mut invocation = self.invoke(&self.publish);
         invocation.arg(self.ttl);
         for (channel, history, event) in &events {
             let except = event
@@ -24,6 +24,8 @@ impl Redis {
                 .map(|id| id.0.to_string())
                 .collect::<Vec<_>>()
                 .join(",");
+            // The message's except list leads with the time it was sent (`@MICROS`), which
+            // no instance takes for a connection id: the receivers' pub/sub lag.
             let sent = decode::sent_field(&except);
             invocation
                 .key(self.keys.offset(channel))

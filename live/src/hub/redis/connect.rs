@@ -16,10 +16,7 @@ use ::redis::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{
-    Commands, EPOCH, FLATTEN, Keys, MAX_BACKOFF, PUBLISH, PUBLISH_MANY, READ, RECENT, Redis,
-    TIMEOUT,
-};
+use super::{Commands, EPOCH, FLATTEN, Keys, MAX_BACKOFF, PUBLISH, READ, RECENT, Redis, TIMEOUT};
 use crate::hub::backend::BackendError;
 
 impl Redis {
@@ -95,9 +92,8 @@ impl Redis {
             },
             clients,
             commands,
-            // The one script run per event: without the `flatten` it does not use.
+            // The one script run per publish: without the `flatten` it does not use.
             publish: Script::new(&format!("{EPOCH}{PUBLISH}")),
-            publish_many: Script::new(&format!("{EPOCH}{PUBLISH_MANY}")),
             read: script(READ),
             recent: script(RECENT),
             ttl: idle.as_secs().max(1),

@@ -111,13 +111,7 @@ impl Redis {
     /// Brings every local channel up to its head after the link was down: missed events from
     /// the stream, or `resync` where it no longer has them.
     async fn recover(&self) {
-        let channels: Vec<Arc<Local>> = self
-            .local
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
+        let channels = self.locals();
         for channel in channels {
             self.catch_up(&channel).await;
         }

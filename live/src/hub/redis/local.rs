@@ -91,6 +91,16 @@ impl Redis {
         (channel, receiver)
     }
 
+    /// Every local channel, now.
+    pub(super) fn locals(&self) -> Vec<Arc<Local>> {
+        self.local
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
     pub(super) fn local(&self, name: &str) -> Option<Arc<Local>> {
         self.local
             .read()
@@ -132,13 +142,7 @@ impl Redis {
         link: u64,
         sink: &mut PubSubSink,
     ) -> Result<(), BackendError> {
-        let channels: Vec<Arc<Local>> = self
-            .local
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
+        let channels = self.locals();
         for chunk in channels.chunks(SUBSCRIBE_CHUNK) {
             let keys: Vec<String> = chunk.iter().map(|c| self.keys.publish(&c.name)).collect();
             tokio::time::timeout(TIMEOUT, sink.subscribe(keys))

@@ -63,7 +63,7 @@ use super::backend::{Backend, BackendError, Feed, Link, Live, NewEvent, Replay, 
 pub use commands::Commands;
 use decode::entries;
 use local::{Delivery, Local};
-use scripts::{EPOCH, FLATTEN, Keys, PUBLISH, PUBLISH_MANY, READ, RECENT};
+use scripts::{EPOCH, FLATTEN, Keys, PUBLISH, READ, RECENT};
 
 /// How long a command or a connection attempt may take before it counts as failed: a publish
 /// while Redis is away answers 503 after this, not never.
@@ -96,7 +96,6 @@ pub struct Redis {
     clients: Vec<Client>,
     commands: Commands,
     publish: Script,
-    publish_many: Script,
     read: Script,
     recent: Script,
     /// Seconds a channel's keys live after its last publish or subscribe.
@@ -197,7 +196,7 @@ impl Redis {
         invocation
     }
 
-    /// `script` ([`PUBLISH`] or [`READ`]) on `channel`: its offset and log keys, and the TTL.
+    /// [`READ`] on `channel`: its offset and log keys, and the TTL.
     fn on_channel<'s>(&self, script: &'s Script, channel: &str) -> ::redis::ScriptInvocation<'s> {
         let mut invocation = self.invoke(script);
         invocation
@@ -298,32 +297,8 @@ impl Backend for Redis {
         event: NewEvent,
     ) -> BoxFuture<'a, Result<Arc<Stored>, BackendError>> {
         async move {
-            let except = event
-                .except
-                .iter()
-                .map(|id| id.0.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
-            // The message's except list leads with the time it was sent (`@MICROS`), which
-            // no instance takes for a connection id: the receivers' pub/sub lag.
-            let sent = decode::sent_field(&except);
-            let mut invocation = self.on_channel(&self.publish, channel);
-            invocation
-                .arg(history)
-                .arg(&*event.name)
-                .arg(&*event.data)
-                .arg(except)
-                .arg(self.keys.publish(channel))
-                .arg(sent);
-            let (epoch, issued, id): (String, u64, u64) = self.run("publish", &invocation).await?;
-            self.adopt(&epoch, Some(issued));
-            Ok(Arc::new(Stored::new(
-                id,
-                channel.into(),
-                event.name,
-                event.data,
-                event.except,
-            )))
+            let mut stored = self.publish_all(vec![(channel, history, event)]).await?;
+            stored.pop().ok_or_else(|| failed("publish", "short reply"))
         }
         .boxed()
     }

@@ -31,30 +31,13 @@ local function flatten(out, entries)
 end
 ";
 
-/// KEYS: epoch, issued, offset, log. ARGV: epoch candidate, known epoch, count seen, ttl,
-/// history, name, data, except, pub/sub channel, and the message's except field (`@SENT_MICROS`
-/// first: see `decode::sent_field`). Returns {epoch, issued, id}. `issued` counts
-/// every publish, so it is at least every channel's offset: a channel that comes back (its keys
-/// expired) continues above any id it ever issued.
+/// Publishes events, in order, in one call (one for a single publish, a batch's all at once).
+/// KEYS: epoch, issued, then an offset and a log per event. ARGV: epoch candidate, known
+/// epoch, count seen, ttl, then six per event: history, name, data, except, pub/sub channel,
+/// and the message's except field (`@SENT_MICROS` first: see `decode::sent_field`). Returns
+/// {epoch, issued, id…}. `issued` counts every publish, so it is at least every channel's
+/// offset: a channel that comes back (its keys expired) continues above any id it ever issued.
 pub const PUBLISH: &str = r"
-if redis.call('EXISTS', KEYS[3]) == 0 then
-  redis.call('SET', KEYS[3], string.format('%.0f', issued))
-end
-local id = redis.call('INCR', KEYS[3])
-redis.call('EXPIRE', KEYS[3], ARGV[4])
-issued = redis.call('INCR', KEYS[2])
-local text = string.format('%.0f', id)
-redis.call('XADD', KEYS[4], 'MAXLEN', ARGV[5], text .. '-0', 'n', ARGV[6], 'd', ARGV[7], 'x', ARGV[8])
-redis.call('EXPIRE', KEYS[4], ARGV[4])
-redis.call('PUBLISH', ARGV[9], epoch .. '\n' .. text .. '\n' .. ARGV[6] .. '\n' .. ARGV[10] .. '\n' .. ARGV[7])
-return {epoch, string.format('%.0f', issued), text}
-";
-
-/// [`PUBLISH`] for many events, in order, in one call. KEYS: epoch, issued, then an offset
-/// and a log per event. ARGV: epoch candidate, known epoch, count seen, ttl, then six per
-/// event: history, name, data, except, pub/sub channel, the message's except field. Returns
-/// {epoch, issued, id…}.
-pub const PUBLISH_MANY: &str = r"
 local ids = {}
 for i = 0, (#KEYS - 2) / 2 - 1 do
   local offset, log, a = KEYS[3 + 2 * i], KEYS[4 + 2 * i], 5 + 6 * i
