@@ -290,9 +290,14 @@ async fn run(options: Options) -> Result<(), String> {
     if let Ok(soak) = std::fs::read_to_string(soak_file(&options.paths)) {
         markdown = with_section(&markdown, SOAK_HEADING, &soak);
     }
+    print_and_write(&markdown, &options, started)
+}
+
+/// Prints `markdown`, writes it to `--out` if given, and says how long the run took.
+fn print_and_write(markdown: &str, options: &Options, started: Instant) -> Result<(), String> {
     println!("\n{markdown}");
     if let Some(out) = &options.out {
-        std::fs::write(out, &markdown).map_err(|e| format!("{}: {e}", out.display()))?;
+        std::fs::write(out, markdown).map_err(|e| format!("{}: {e}", out.display()))?;
         println!("wrote {}", out.display());
     }
     println!("done in {:.0} s", started.elapsed().as_secs_f64());
@@ -313,13 +318,7 @@ async fn run_scaling(options: &Options) -> Result<(), String> {
         results.push((kind, scaling::run(kind, &options.paths, &mut port).await?));
     }
     let markdown = scaling::markdown(&results);
-    println!("\n{markdown}");
-    if let Some(out) = &options.out {
-        std::fs::write(out, &markdown).map_err(|e| format!("{}: {e}", out.display()))?;
-        println!("wrote {}", out.display());
-    }
-    println!("done in {:.0} s", started.elapsed().as_secs_f64());
-    Ok(())
+    print_and_write(&markdown, options, started)
 }
 
 async fn run_scenario(scenario: &str, server: servers::Running, scale: f64) -> Row {

@@ -10,12 +10,7 @@ use crate::tools::{self, Need};
 /// rebuild, then runs the load generator, which writes BENCHMARKS.md.
 pub fn run(args: &[String]) -> Result {
     let started = Instant::now();
-    tools::ensure(Need::Release)?;
-    tools::bench_peers();
-    run_step(
-        "release build (cargo leptos build --release --precompress)",
-        &mut release_build(),
-    )?;
+    prepare()?;
 
     // An incremental rebuild after editing one component: a comment line at the top of the
     // file moves every span in it, so rustc recompiles it like any edit.
@@ -59,16 +54,21 @@ pub fn run(args: &[String]) -> Result {
     Ok(())
 }
 
-/// `./x bench scaling`: the release server and the peers at 1k–18k subscribers
-/// (bench/src/scaling.rs); the table goes to bench/scaling.md.
-pub fn scaling() -> Result {
-    let started = Instant::now();
+/// What every benchmark needs first: the tools, the peers, the release build.
+fn prepare() -> Result {
     tools::ensure(Need::Release)?;
     tools::bench_peers();
     run_step(
         "release build (cargo leptos build --release --precompress)",
         &mut release_build(),
-    )?;
+    )
+}
+
+/// `./x bench scaling`: the release server and the peers at 1k–18k subscribers
+/// (bench/src/scaling.rs); the table goes to bench/scaling.md.
+pub fn scaling() -> Result {
+    let started = Instant::now();
+    prepare()?;
     let mut command = generator()?;
     command
         .args([
