@@ -63,21 +63,29 @@ async fn next_mark(
     }
 }
 
-#[tokio::test]
-async fn two_instances_share_events_and_replay_through_a_cluster() {
-    let cluster = RedisCluster::start().await;
+/// Two instances on `cluster`, a stream on B, and mark 1 published on A and seen there: the
+/// instances, the stream and its cursor after the mark.
+async fn live_pair(cluster: &RedisCluster) -> (TestApp, TestApp, common::Opened, String) {
     let key = Key::generate();
-    let a = spawn_app_with(config(&cluster, &key)).await;
-    let b = spawn_app_with(config(&cluster, &key)).await;
+    let a = spawn_app_with(config(cluster, &key)).await;
+    let b = spawn_app_with(config(cluster, &key)).await;
     let anyone = reqwest::Client::new();
     let mut opened = open(&b, &anyone, "/api/stream?channels=clock", None).await;
     mark(&a, 1).await;
     let (n, cursor) = next_mark(&mut opened.events).await.expect("a mark");
     assert_eq!(n, 1, "A → B live");
+    (a, b, opened, cursor)
+}
+
+#[tokio::test]
+async fn two_instances_share_events_and_replay_through_a_cluster() {
+    let cluster = RedisCluster::start().await;
+    let (a, _b, opened, cursor) = live_pair(&cluster).await;
     // Two marks while the stream is away, then it resumes with its cursor on A.
     drop(opened);
     mark(&a, 2).await;
     mark(&a, 3).await;
+    let anyone = reqwest::Client::new();
     let mut resumed = open(&a, &anyone, "/api/stream?channels=clock", Some(&cursor)).await;
     let n = |mark: Result<(u64, String), String>| mark.map(|(n, _)| n);
     assert_eq!(n(next_mark(&mut resumed.events).await), Ok(2), "replayed");
@@ -111,14 +119,7 @@ async fn two_instances_share_events_and_replay_through_a_cluster() {
 #[tokio::test]
 async fn a_master_killed_and_replaced_means_resync_then_live() {
     let mut cluster = RedisCluster::start().await;
-    let key = Key::generate();
-    let a = spawn_app_with(config(&cluster, &key)).await;
-    let b = spawn_app_with(config(&cluster, &key)).await;
-    let anyone = reqwest::Client::new();
-    let mut opened = open(&b, &anyone, "/api/stream?channels=clock", None).await;
-    mark(&a, 1).await;
-    let (n, cursor) = next_mark(&mut opened.events).await.expect("a mark");
-    assert_eq!(n, 1);
+    let (a, b, mut opened, cursor) = live_pair(&cluster).await;
 
     // The master of the deployment's slot dies and comes back empty (no persistence).
     let owner = cluster.owner_of("{test}:epoch").await;
@@ -133,6 +134,7 @@ async fn a_master_killed_and_replaced_means_resync_then_live() {
     })
     .await;
     assert!(ended.is_ok(), "the stream from before the loss ended");
+    let anyone = reqwest::Client::new();
     let mut resumed = open(&b, &anyone, "/api/stream?channels=clock", Some(&cursor)).await;
     assert_eq!(next_mark(&mut resumed.events).await, Err("resync".into()));
     mark(&a, 3).await;

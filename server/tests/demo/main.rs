@@ -19,3 +19,4 @@ mod replay;
 mod retries;
 mod scale_out;
 mod streams;
+mod subscriptions;
