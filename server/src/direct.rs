@@ -14,7 +14,7 @@
 
 use std::{
     future::{Future, poll_fn},
-    io,
+    io::{self, Write},
     pin::Pin,
     task::{Context, Poll},
     time::{Duration, SystemTime},
@@ -232,7 +232,8 @@ fn chunk(out: &mut Vec<u8>, data: &[u8]) {
     if data.is_empty() {
         return;
     }
-    out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+    // Written in place: no string per frame on the fan-out path (a Vec's writes cannot fail).
+    let _ = write!(out, "{:x}\r\n", data.len());
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
 }
