@@ -169,3 +169,58 @@ async fn with_redis_a_batch_reaches_the_other_instance_in_order() {
     let expected = |first: u64| (0..10).map(|k| first + 3 * k).collect::<Vec<_>>();
     assert_eq!(seen, [expected(3), expected(1)]);
 }
+
+/// With Redis, single publishes that arrive while a script is in flight share the next one:
+/// 100 at once take a few scripts, not 100, and each still gets its own consecutive id.
+#[tokio::test]
+async fn with_redis_single_publishes_that_queue_up_share_a_script() {
+    use leptos_live::hub::{Backend, backend::NewEvent, redis::Redis};
+
+    let redis = common::RedisServer::start().await;
+    let backend = Redis::connect(
+        &redis.url(),
+        "queued",
+        std::time::Duration::from_secs(60),
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .expect("connect");
+    let scripts = async || {
+        let redis::Value::BulkString(info) = redis.command(&["INFO", "commandstats"]).await else {
+            panic!("INFO is a bulk string");
+        };
+        let info = String::from_utf8_lossy(&info).into_owned();
+        let calls = |line: &str| {
+            line.split("calls=")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        };
+        (info.lines())
+            .filter(|line| {
+                line.starts_with("cmdstat_evalsha:") || line.starts_with("cmdstat_eval:")
+            })
+            .filter_map(calls)
+            .sum::<u64>()
+    };
+    let before = scripts().await;
+    let publishes = (0..100).map(|n| {
+        let event = NewEvent {
+            name: "mark".into(),
+            data: format!(r#"{{"n":{n}}}"#).into(),
+            except: Box::new([]),
+        };
+        backend.publish("together", 16, event)
+    });
+    let results = futures_util::future::join_all(publishes).await;
+    let mut ids: Vec<u64> = results
+        .into_iter()
+        .map(|r| r.expect("published").id)
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (ids[0]..ids[0] + 100).collect::<Vec<_>>());
+    let used = scripts().await - before;
+    assert!(used <= 10, "100 queued publishes took {used} scripts");
+}

@@ -1,16 +1,89 @@
 //! [`Redis::publish_all`]: events published by one script ([`super::PUBLISH`]), one or a whole
 //! batch: one round trip and one script call, ids and fan-out as for one event each.
+//!
+//! Single publishes queue ([`Redis::publish_queued`]): one task ([`coalesce`]) runs them, and
+//! those that arrive while a script is in flight go together in the next one. An idle instance
+//! publishes in one round trip as before; a busy one pays Redis one script call, one read and
+//! one reply per group instead of per event.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
-use super::{Redis, decode};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Redis, decode, failed};
 use crate::hub::backend::{BackendError, NewEvent, Stored};
 
+/// Most queued publishes one script carries (a script holds Redis for its whole run).
+const MOST_PER_SCRIPT: usize = 64;
+
+/// A publish waiting in the queue, and where its result goes.
+pub(super) struct Queued {
+    channel: Box<str>,
+    history: usize,
+    event: NewEvent,
+    done: oneshot::Sender<Result<Arc<Stored>, BackendError>>,
+}
+
+/// The queue's two ends: the backend keeps the sender; [`coalesce`] reads the receiver.
+pub(super) fn queue() -> (
+    mpsc::UnboundedSender<Queued>,
+    mpsc::UnboundedReceiver<Queued>,
+) {
+    // Unbounded, but each entry is a caller waiting for its answer: as many as the requests
+    // the server admits at once.
+    mpsc::unbounded_channel()
+}
+
+/// Runs the queued publishes until the backend is dropped: whatever is waiting, up to
+/// [`MOST_PER_SCRIPT`], goes in one script; each caller gets its own event's result (a failed
+/// script fails each of them with the same error).
+pub(super) async fn coalesce(redis: Weak<Redis>, mut queue: mpsc::UnboundedReceiver<Queued>) {
+    let mut waiting = Vec::with_capacity(MOST_PER_SCRIPT);
+    while queue.recv_many(&mut waiting, MOST_PER_SCRIPT).await > 0 {
+        let Some(redis) = redis.upgrade() else { return };
+        let (events, done): (Vec<_>, Vec<_>) = waiting
+            .drain(..)
+            .map(|q| ((q.channel, q.history, q.event), q.done))
+            .unzip();
+        match redis.publish_all(events).await {
+            Ok(stored) => {
+                for (done, stored) in done.into_iter().zip(stored) {
+                    let _ = done.send(Ok(stored));
+                }
+            }
+            Err(err) => {
+                for done in done {
+                    let _ = done.send(Err(BackendError(err.0.clone())));
+                }
+            }
+        }
+    }
+}
+
 impl Redis {
-    /// Publishes `events` (channel, history, event) in order; all or none.
-    pub(super) async fn publish_all(
+    /// Publishes one event through the queue (see the module's doc).
+    pub(super) async fn publish_queued(
         &self,
-        events: Vec<(&str, usize, NewEvent)>,
+        channel: &str,
+        history: usize,
+        event: NewEvent,
+    ) -> Result<Arc<Stored>, BackendError> {
+        let (done, answer) = oneshot::channel();
+        let queued = Queued {
+            channel: channel.into(),
+            history,
+            event,
+            done,
+        };
+        let closed = || failed("publish", "the backend is shutting down");
+        self.queue.send(queued).map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+
+    /// Publishes `events` (channel, history, event) in order; all or none.
+    pub(super) async fn publish_all<C: AsRef<str>>(
+        &self,
+        events: Vec<(C, usize, NewEvent)>,
     ) -> Result<Vec<Arc<Stored>>, BackendError> {
         if events.is_empty() {
             return Ok(Vec::new());
@@ -18,6 +91,7 @@ impl Redis {
         let mut invocation = self.invoke(&self.publish);
         invocation.arg(self.ttl);
         for (channel, history, event) in &events {
+            let channel = channel.as_ref();
             let except = event
                 .except
                 .iter()
@@ -40,16 +114,16 @@ impl Redis {
         let reply: Vec<String> = self.run("publish", &invocation).await?;
         let mut reply = reply.into_iter();
         let (Some(epoch), Some(issued)) = (reply.next(), reply.next()) else {
-            return Err(super::failed("publish", "short reply"));
+            return Err(failed("publish", "short reply"));
         };
-        let issued = issued.parse().map_err(|e| super::failed("publish", e))?;
+        let issued = issued.parse().map_err(|e| failed("publish", e))?;
         self.adopt(&epoch, Some(issued));
         let ids = reply
             .map(|id| id.parse::<u64>())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| super::failed("publish", e))?;
+            .map_err(|e| failed("publish", e))?;
         if ids.len() != events.len() {
-            return Err(super::failed("publish", "short reply"));
+            return Err(failed("publish", "short reply"));
         }
         Ok(events
             .into_iter()
@@ -57,7 +131,7 @@ impl Redis {
             .map(|((channel, _, event), id)| {
                 Arc::new(Stored::new(
                     id,
-                    channel.into(),
+                    channel.as_ref().into(),
                     event.name,
                     event.data,
                     event.except,

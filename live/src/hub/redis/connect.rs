@@ -16,7 +16,9 @@ use ::redis::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{Commands, EPOCH, FLATTEN, Keys, MAX_BACKOFF, PUBLISH, READ, RECENT, Redis, TIMEOUT};
+use super::{
+    Commands, EPOCH, FLATTEN, Keys, MAX_BACKOFF, PUBLISH, READ, RECENT, Redis, TIMEOUT, batch,
+};
 use crate::hub::backend::BackendError;
 
 impl Redis {
@@ -85,6 +87,7 @@ impl Redis {
             prefix.to_string()
         };
         let script = |body: &str| Script::new(&format!("{EPOCH}{FLATTEN}{body}"));
+        let (queue, queued) = batch::queue();
         let redis = Arc::new_cyclic(|me| Self {
             me: me.clone(),
             keys: Keys {
@@ -94,6 +97,7 @@ impl Redis {
             commands,
             // The one script run per publish: without the `flatten` it does not use.
             publish: Script::new(&format!("{EPOCH}{PUBLISH}")),
+            queue,
             read: script(READ),
             recent: script(RECENT),
             ttl: idle.as_secs().max(1),
@@ -110,6 +114,7 @@ impl Redis {
         });
         // Any script reads or creates the epoch; `recent` of no channel is the cheapest.
         redis.recent_raw("", 0).await?;
+        tokio::spawn(batch::coalesce(Arc::downgrade(&redis), queued));
         tokio::spawn(redis.clone().listen(shutdown));
         Ok(redis)
     }

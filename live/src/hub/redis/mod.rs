@@ -5,9 +5,10 @@
 //! events (`{prefix}:log:{channel}`, entry id `{offset}-0`). A publish is one Lua script: the
 //! offset is incremented, the event appended (trimmed to the channel's history) and `PUBLISH`ed
 //! on `{prefix}:pub:{channel}`, so ids are gap-free and ordered across instances without
-//! clocks. Both keys expire `CHANNEL_IDLE_SECS` after the last publish or subscribe; instances
-//! refresh them for channels they still serve. A channel that comes back continues above
-//! `{prefix}:issued`, the count of every publish, as in [`super::memory`].
+//! clocks; publishes that arrive while one script is in flight share the next. Both keys
+//! expire `CHANNEL_IDLE_SECS` after the last publish or subscribe; instances refresh them for
+//! channels they still serve. A channel that comes back continues above `{prefix}:issued`, the
+//! count of every publish, as in [`super::memory`].
 //!
 //! The epoch is `{prefix}:epoch`, created by whichever script finds it missing: every instance
 //! issues and accepts the same cursors, and a Redis that lost its data has a new epoch, so old
@@ -28,6 +29,8 @@
 //! On a Redis Cluster (several nodes in `REDIS_URL`) every key is under the hash tag
 //! `{prefix}`, so all of a deployment's keys, and each script's, are in one slot.
 //!
+//! - `batch`: publishing: one script per event, per batch, or per group of single publishes
+//!   that queued up behind the script in flight.
 //! - `connect`: [`Redis::connect`]: the command connection, the epoch, the link started.
 //! - `commands`: [`Commands`]: one Redis or a cluster behind one connection type.
 //! - `scripts`: the Lua scripts and the key names they use.
@@ -66,7 +69,8 @@ use local::{Delivery, Local};
 use scripts::{EPOCH, FLATTEN, Keys, PUBLISH, READ, RECENT};
 
 /// How long a command or a connection attempt may take before it counts as failed: a publish
-/// while Redis is away answers 503 after this, not never.
+/// while Redis is away answers 503 after this (twice this if it queued behind a script that
+/// was failing the same way), not never.
 const TIMEOUT: Duration = Duration::from_secs(2);
 /// How often the pub/sub link is pinged: a link that died without closing is found within
 /// `PROBE + TIMEOUT`.
@@ -96,6 +100,8 @@ pub struct Redis {
     clients: Vec<Client>,
     commands: Commands,
     publish: Script,
+    /// Single publishes waiting for the next script (see `batch`).
+    queue: tokio::sync::mpsc::UnboundedSender<batch::Queued>,
     read: Script,
     recent: Script,
     /// Seconds a channel's keys live after its last publish or subscribe.
@@ -296,11 +302,7 @@ impl Backend for Redis {
         history: usize,
         event: NewEvent,
     ) -> BoxFuture<'a, Result<Arc<Stored>, BackendError>> {
-        async move {
-            let mut stored = self.publish_all(vec![(channel, history, event)]).await?;
-            stored.pop().ok_or_else(|| failed("publish", "short reply"))
-        }
-        .boxed()
+        self.publish_queued(channel, history, event).boxed()
     }
 
     /// One script for the whole batch (see `batch`): all published, or the same error for each.
