@@ -18,12 +18,15 @@ use tokio_util::sync::CancellationToken;
 
 /// Returns a token that is cancelled on the first SIGINT (Ctrl-C) or SIGTERM.
 ///
-/// Must be called inside a tokio runtime: it spawns the task that waits for the signals.
+/// Must be called inside a tokio runtime. The handlers are in place when it returns (a task
+/// then waits for them): call it before telling anyone the process is up, so that a signal
+/// sent at once is not lost.
 pub fn on_signals() -> CancellationToken {
     let token = CancellationToken::new();
     let cancel = token.clone();
+    let signal = signals();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signal.await;
         tracing::info!("shutdown signal received");
         cancel.cancel();
     });
@@ -56,29 +59,36 @@ pub async fn drained(shutdown: CancellationToken, drain: Duration) {
     tokio::time::sleep(drain).await;
 }
 
+/// Registers for SIGINT and SIGTERM now (in the caller, not in a task that may first run
+/// later) and returns a future that resolves on the first of them.
 #[cfg(unix)]
-async fn wait_for_signal() {
+fn signals() -> impl Future<Output = ()> + Send + 'static {
     use tokio::signal::unix::{SignalKind, signal};
-    match (
+    let registered = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
-    ) {
-        (Ok(mut int), Ok(mut term)) => {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
+    );
+    async move {
+        match registered {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
             }
-        }
-        // Without signal handlers the process would ignore Ctrl-C: fall back to tokio's.
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
+            // Without signal handlers the process would ignore Ctrl-C: fall back to tokio's.
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
     }
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+fn signals() -> impl Future<Output = ()> + Send + 'static {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 #[cfg(test)]

@@ -39,6 +39,8 @@ async fn main() -> ExitCode {
             "{name} is not a setting (did you mean {setting}?); server --help lists them"
         );
     }
+    // Before the address is printed: whoever reads it may send a signal at once.
+    let signals = shutdown::on_signals();
     let addr = config.leptos.site_addr;
     let listener = match TcpListener::bind(addr).await {
         Ok(listener) => listener,
@@ -59,7 +61,7 @@ async fn main() -> ExitCode {
 
     // Redis unreachable at start: say why and exit (a supervisor restarts the process);
     // once running, the process rides out Redis outages by itself.
-    let state = match AppState::start(config, shutdown::on_signals()).await {
+    let state = match AppState::start(config, signals).await {
         Ok(state) => state,
         Err(err) => {
             eprintln!("error: {err}");
