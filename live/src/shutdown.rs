@@ -18,9 +18,10 @@ use tokio_util::sync::CancellationToken;
 
 /// Returns a token that is cancelled on the first SIGINT (Ctrl-C) or SIGTERM.
 ///
-/// Must be called inside a tokio runtime. The handlers are in place when it returns (a task
-/// then waits for them): call it before telling anyone the process is up, so that a signal
-/// sent at once is not lost.
+/// Must be called inside a tokio runtime. On Unix the handlers are in place when it returns
+/// (a task then waits for them): call it before telling anyone the process is up, so that a
+/// signal sent at once is not lost. (Elsewhere, and if Unix refuses the handlers, tokio's
+/// Ctrl-C handler is registered when that task first runs.)
 pub fn on_signals() -> CancellationToken {
     let token = CancellationToken::new();
     let cancel = token.clone();

@@ -2,7 +2,11 @@
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use common::{next_event, open, spawn_app_with};
+use futures_util::future::join_all;
+use leptos_live::hub::{Backend, backend::NewEvent, redis::Redis};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::Config;
@@ -170,21 +174,29 @@ async fn with_redis_a_batch_reaches_the_other_instance_in_order() {
     assert_eq!(seen, [expected(3), expected(1)]);
 }
 
+/// A Redis backend of its own on `redis`, as the server makes one.
+async fn backend(redis: &common::RedisServer) -> std::sync::Arc<Redis> {
+    let idle = Duration::from_secs(60);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    Redis::connect(&redis.url(), "queued", idle, shutdown)
+        .await
+        .expect("connect")
+}
+
+fn event(n: usize) -> NewEvent {
+    NewEvent {
+        name: "mark".into(),
+        data: format!(r#"{{"n":{n}}}"#).into(),
+        except: Box::new([]),
+    }
+}
+
 /// With Redis, single publishes that arrive while a script is in flight share the next one:
 /// 100 at once take a few scripts, not 100, and each still gets its own consecutive id.
 #[tokio::test]
 async fn with_redis_single_publishes_that_queue_up_share_a_script() {
-    use leptos_live::hub::{Backend, backend::NewEvent, redis::Redis};
-
     let redis = common::RedisServer::start().await;
-    let backend = Redis::connect(
-        &redis.url(),
-        "queued",
-        std::time::Duration::from_secs(60),
-        tokio_util::sync::CancellationToken::new(),
-    )
-    .await
-    .expect("connect");
+    let backend = backend(&redis).await;
     let scripts = async || {
         let redis::Value::BulkString(info) = redis.command(&["INFO", "commandstats"]).await else {
             panic!("INFO is a bulk string");
@@ -206,15 +218,8 @@ async fn with_redis_single_publishes_that_queue_up_share_a_script() {
             .sum::<u64>()
     };
     let before = scripts().await;
-    let publishes = (0..100).map(|n| {
-        let event = NewEvent {
-            name: "mark".into(),
-            data: format!(r#"{{"n":{n}}}"#).into(),
-            except: Box::new([]),
-        };
-        backend.publish("together", 16, event)
-    });
-    let results = futures_util::future::join_all(publishes).await;
+    let publishes = (0..100).map(|n| backend.publish("together", 16, event(n)));
+    let results = join_all(publishes).await;
     let mut ids: Vec<u64> = results
         .into_iter()
         .map(|r| r.expect("published").id)
@@ -223,4 +228,25 @@ async fn with_redis_single_publishes_that_queue_up_share_a_script() {
     assert_eq!(ids, (ids[0]..ids[0] + 100).collect::<Vec<_>>());
     let used = scripts().await - before;
     assert!(used <= 10, "100 queued publishes took {used} scripts");
+}
+
+/// While Redis hangs, queued publishes fail within about two command timeouts (2 s each),
+/// however many are waiting: those that waited a timeout already are not tried. (Tried in
+/// groups of 64, 640 of them would take ten timeouts.)
+#[tokio::test]
+async fn with_redis_hanging_a_long_queue_fails_promptly() {
+    let redis = common::RedisServer::start().await;
+    let backend = backend(&redis).await;
+    redis.pause();
+    let started = Instant::now();
+    let publishes = (0..640).map(|n| backend.publish("stuck", 16, event(n)));
+    let results = join_all(publishes).await;
+    let elapsed = started.elapsed();
+    redis.resume();
+    assert!(results.iter().all(Result::is_err), "nothing published");
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "all failed after {elapsed:?}"
+    );
+    assert!(backend.degraded().is_some(), "the hang is reported");
 }

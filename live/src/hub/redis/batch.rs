@@ -2,15 +2,20 @@
 //! batch: one round trip and one script call, ids and fan-out as for one event each.
 //!
 //! Single publishes queue ([`Redis::publish_queued`]): one task ([`coalesce`]) runs them, and
-//! those that arrive while a script is in flight go together in the next one. An idle instance
-//! publishes in one round trip as before; a busy one pays Redis one script call, one read and
-//! one reply per group instead of per event.
+//! those that arrive while a script is in flight go together (up to [`MOST_PER_SCRIPT`]) in the
+//! next one. An idle instance publishes in one round trip as before; a busy one pays Redis one
+//! script call, one read and one reply per group instead of per event. A publish that waited
+//! [`TIMEOUT`] in the queue (Redis hangs) fails without being tried, and one whose caller left is
+//! dropped: while Redis is away no caller waits more than twice [`TIMEOUT`], however many queue.
 
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Weak, atomic::Ordering};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::{
+    sync::{mpsc, oneshot},
+    time::Instant,
+};
 
-use super::{Redis, decode, failed};
+use super::{Redis, TIMEOUT, decode, failed};
 use crate::hub::backend::{BackendError, NewEvent, Stored};
 
 /// Most queued publishes one script carries (a script holds Redis for its whole run).
@@ -22,6 +27,7 @@ pub(super) struct Queued {
     history: usize,
     event: NewEvent,
     done: oneshot::Sender<Result<Arc<Stored>, BackendError>>,
+    since: Instant,
 }
 
 /// The queue's two ends: the backend keeps the sender; [`coalesce`] reads the receiver.
@@ -36,16 +42,33 @@ pub(super) fn queue() -> (
 
 /// Runs the queued publishes until the backend is dropped: whatever is waiting, up to
 /// [`MOST_PER_SCRIPT`], goes in one script; each caller gets its own event's result (a failed
-/// script fails each of them with the same error).
+/// script fails each of them with the same error). Those that waited [`TIMEOUT`] already fail
+/// untried, and those whose caller left are dropped.
 pub(super) async fn coalesce(redis: Weak<Redis>, mut queue: mpsc::UnboundedReceiver<Queued>) {
     let mut waiting = Vec::with_capacity(MOST_PER_SCRIPT);
     while queue.recv_many(&mut waiting, MOST_PER_SCRIPT).await > 0 {
         let Some(redis) = redis.upgrade() else { return };
         let (events, done): (Vec<_>, Vec<_>) = waiting
             .drain(..)
+            .filter(|q| !q.done.is_closed())
+            .filter_map(|q| {
+                if q.since.elapsed() < TIMEOUT {
+                    return Some(q);
+                }
+                let _ = (q.done).send(Err(failed("publish", "timed out waiting for Redis")));
+                None
+            })
             .map(|q| ((q.channel, q.history, q.event), q.done))
             .unzip();
-        match redis.publish_all(events).await {
+        if events.is_empty() {
+            continue;
+        }
+        let published = tokio::time::timeout(TIMEOUT, redis.publish_all(events)).await;
+        let published = published.unwrap_or_else(|_| {
+            redis.commands_ok.store(false, Ordering::Relaxed);
+            Err(failed("publish", "timed out"))
+        });
+        match published {
             Ok(stored) => {
                 for (done, stored) in done.into_iter().zip(stored) {
                     let _ = done.send(Ok(stored));
@@ -74,6 +97,7 @@ impl Redis {
             history,
             event,
             done,
+            since: Instant::now(),
         };
         let closed = || failed("publish", "the backend is shutting down");
         self.queue.send(queued).map_err(|_| closed())?;

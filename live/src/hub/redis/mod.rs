@@ -5,10 +5,10 @@
 //! events (`{prefix}:log:{channel}`, entry id `{offset}-0`). A publish is one Lua script: the
 //! offset is incremented, the event appended (trimmed to the channel's history) and `PUBLISH`ed
 //! on `{prefix}:pub:{channel}`, so ids are gap-free and ordered across instances without
-//! clocks; publishes that arrive while one script is in flight share the next. Both keys
-//! expire `CHANNEL_IDLE_SECS` after the last publish or subscribe; instances refresh them for
-//! channels they still serve. A channel that comes back continues above `{prefix}:issued`, the
-//! count of every publish, as in [`super::memory`].
+//! clocks; publishes that arrive while one script is in flight share the next (up to 64).
+//! Both keys expire `CHANNEL_IDLE_SECS` after the last publish or subscribe; instances refresh
+//! them for channels they still serve. A channel that comes back continues above
+//! `{prefix}:issued`, the count of every publish, as in [`super::memory`].
 //!
 //! The epoch is `{prefix}:epoch`, created by whichever script finds it missing: every instance
 //! issues and accepts the same cursors, and a Redis that lost its data has a new epoch, so old
@@ -69,8 +69,8 @@ use local::{Delivery, Local};
 use scripts::{EPOCH, FLATTEN, Keys, PUBLISH, READ, RECENT};
 
 /// How long a command or a connection attempt may take before it counts as failed: a publish
-/// while Redis is away answers 503 after this (twice this if it queued behind a script that
-/// was failing the same way), not never.
+/// while Redis is away answers 503 after this (at most twice this if it queued behind a
+/// script that was failing the same way; see `batch`), not never.
 const TIMEOUT: Duration = Duration::from_secs(2);
 /// How often the pub/sub link is pinged: a link that died without closing is found within
 /// `PROBE + TIMEOUT`.
