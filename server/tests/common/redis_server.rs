@@ -23,7 +23,7 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub async fn start() -> Self {
-        Self::launched(None).await
+        Self::launched(None, None).await
     }
 
     /// One that writes a dump on `SAVE` (only then) and loads it when it starts again after
@@ -35,10 +35,14 @@ impl RedisServer {
             rand_suffix()
         ));
         std::fs::create_dir_all(&dir).expect("dump dir");
-        Self::launched(Some(dir)).await
+        Self::launched(Some(dir), None).await
     }
 
-    async fn launched(dir: Option<std::path::PathBuf>) -> Self {
+    /// Started on a free port; with `cluster_dir`, as a cluster node keeping its config there.
+    async fn launched(
+        dir: Option<std::path::PathBuf>,
+        cluster_dir: Option<&std::path::Path>,
+    ) -> Self {
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
             listener.local_addr().expect("addr").port()
@@ -47,7 +51,7 @@ impl RedisServer {
             child: None,
             port,
             dir,
-            cluster_config: None,
+            cluster_config: cluster_dir.map(|d| d.join(format!("nodes-{port}.conf"))),
         };
         server.launch().await;
         server
@@ -121,18 +125,7 @@ impl RedisServer {
 
     /// A node for `RedisCluster`, its config file in `dir`.
     pub async fn cluster_node(dir: &std::path::Path) -> Self {
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-            listener.local_addr().expect("addr").port()
-        };
-        let mut server = Self {
-            child: None,
-            port,
-            dir: None,
-            cluster_config: Some(dir.join(format!("nodes-{port}.conf"))),
-        };
-        server.launch().await;
-        server
+        Self::launched(None, Some(dir)).await
     }
 
     /// Runs one command, e.g. `["FLUSHALL"]`.

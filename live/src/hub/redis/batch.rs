@@ -68,18 +68,23 @@ pub(super) async fn coalesce(redis: Weak<Redis>, mut queue: mpsc::UnboundedRecei
             redis.commands_ok.store(false, Ordering::Relaxed);
             Err(failed("publish", "timed out"))
         });
-        match published {
-            Ok(stored) => {
-                for (done, stored) in done.into_iter().zip(stored) {
-                    let _ = done.send(Ok(stored));
-                }
-            }
-            Err(err) => {
-                for done in done {
-                    let _ = done.send(Err(BackendError(err.0.clone())));
-                }
-            }
+        let count = done.len();
+        for (done, result) in done.into_iter().zip(per_event(published, count)) {
+            let _ = done.send(result);
         }
+    }
+}
+
+/// One result per event of a script's `count`: its event, or the script's error for each.
+pub(super) fn per_event(
+    published: Result<Vec<Arc<Stored>>, BackendError>,
+    count: usize,
+) -> Vec<Result<Arc<Stored>, BackendError>> {
+    match published {
+        Ok(stored) => stored.into_iter().map(Ok).collect(),
+        Err(err) => (0..count)
+            .map(|_| Err(BackendError(err.0.clone())))
+            .collect(),
     }
 }
 

@@ -114,7 +114,7 @@ impl Redis {
         });
         // Any script reads or creates the epoch; `recent` of no channel is the cheapest.
         redis.recent_raw("", 0).await?;
-        tokio::spawn(batch::coalesce(Arc::downgrade(&redis), queued));
+        tokio::spawn(batch::coalesce(redis.me.clone(), queued));
         tokio::spawn(redis.clone().listen(shutdown));
         Ok(redis)
     }

@@ -312,12 +312,7 @@ impl Backend for Redis {
     ) -> BoxFuture<'a, Vec<Result<Arc<Stored>, BackendError>>> {
         async move {
             let count = events.len();
-            match self.publish_all(events).await {
-                Ok(stored) => stored.into_iter().map(Ok).collect(),
-                Err(err) => (0..count)
-                    .map(|_| Err(BackendError(err.0.clone())))
-                    .collect(),
-            }
+            batch::per_event(self.publish_all(events).await, count)
         }
         .boxed()
     }
